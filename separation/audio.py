@@ -1,0 +1,186 @@
+"""Audio input for separation: validated reading, channel mapping and resampling, streamed.
+
+Channel rule (the model is stereo): mono is duplicated to both sides (as Spleeter does); stereo
+is used as it is; more than two channels keep the first two (Spleeter's rule, which are front
+left/right in WAV, FLAC and AIFF channel order) unless ``multichannel="downmix"``, which folds
+5.1 with the ITU-R BS.775 coefficients and any other layout by averaging even-numbered channels
+to the left and odd-numbered channels to the right.
+
+Any sample rate is accepted; audio is resampled to the model rate with soxr (high quality) and
+the stems back to the input rate, so outputs have the input's length and rate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+BLOCK_FRAMES = 1 << 16
+MULTICHANNEL_RULES = ("first-two", "downmix")
+
+
+class AudioError(ValueError):
+    """An input cannot be separated; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file holds, read from its header."""
+
+    path: Path
+    sample_rate: int
+    channels: int
+    frames: int
+    format: str
+    subtype: str
+
+    @property
+    def duration_s(self) -> float:
+        """Duration in seconds."""
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+
+def probe(path: Path) -> AudioInfo:
+    """Read and sanity-check a file's header; raise :class:`AudioError` on anything unusable."""
+    path = Path(path)
+    if path.is_dir():
+        raise AudioError(f"{path}: is a directory, not an audio file")
+    if not path.exists():
+        raise AudioError(f"{path}: no such file (or a dangling link)")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: empty file (0 bytes)")
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise AudioError(f"{path}: not a readable audio file ({_reason(exc)})") from exc
+    if info.frames <= 0:
+        raise AudioError(f"{path}: contains no audio samples (zero length)")
+    if info.samplerate <= 0 or info.channels <= 0:
+        raise AudioError(f"{path}: invalid header (rate {info.samplerate}, {info.channels} ch)")
+    return AudioInfo(path, info.samplerate, info.channels, info.frames, info.format, info.subtype)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    return text.split(": ", 1)[-1] if text else type(exc).__name__
+
+
+def read_blocks(
+    info: AudioInfo, start: int = 0, frames: int | None = None, block: int = BLOCK_FRAMES
+) -> Iterator[np.ndarray]:
+    """Yield float32 ``(n, channels)`` blocks of ``frames`` samples from ``start``.
+
+    Raises :class:`AudioError` if the file turns out truncated (fewer samples than its header
+    promised) or holds NaN/Inf, naming the file and the sample position.
+    """
+    total = info.frames - start if frames is None else frames
+    got = 0
+    try:
+        with sf.SoundFile(str(info.path)) as fh:
+            if start:
+                fh.seek(start)
+            while got < total:
+                data = fh.read(min(block, total - got), dtype="float32", always_2d=True)
+                if len(data) == 0:
+                    break
+                if not np.isfinite(data).all():
+                    bad = int(np.argwhere(~np.isfinite(data))[0][0]) + start + got
+                    raise AudioError(
+                        f"{info.path}: contains NaN or infinite samples "
+                        f"(first at sample {bad}, {bad / info.sample_rate:.3f} s)"
+                    )
+                got += len(data)
+                yield data
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise AudioError(
+            f"{info.path}: decoding failed at sample {start + got}: {_reason(exc)}"
+        ) from exc
+    if got < total:
+        raise AudioError(
+            f"{info.path}: truncated: header promises {info.frames} samples, "
+            f"only {start + got} could be read"
+        )
+
+
+def to_stereo(block: np.ndarray, rule: str = "first-two") -> np.ndarray:
+    """Map ``(n, channels)`` audio to the model's two channels (see the module docstring)."""
+    channels = block.shape[1]
+    if channels == 2:
+        return block
+    if channels == 1:
+        return np.repeat(block, 2, axis=1)
+    if rule == "first-two":
+        return block[:, :2]
+    if rule != "downmix":
+        raise ValueError(f"unknown multichannel rule {rule!r}; use one of {MULTICHANNEL_RULES}")
+    if channels == 6:  # L R C LFE Ls Rs
+        c = 1 / math.sqrt(2)
+        left = block[:, 0] + c * block[:, 2] + c * block[:, 4]
+        right = block[:, 1] + c * block[:, 2] + c * block[:, 5]
+        return np.stack([left, right], axis=1).astype(np.float32)
+    return np.stack([block[:, 0::2].mean(axis=1), block[:, 1::2].mean(axis=1)], axis=1).astype(
+        np.float32
+    )
+
+
+def resampled_length(n: int, rate_in: int, rate_out: int) -> int:
+    """Length of ``n`` samples at ``rate_in`` after resampling to ``rate_out``."""
+    return n if rate_in == rate_out else round(n * rate_out / rate_in)
+
+
+def resample_blocks(
+    blocks: Iterator[np.ndarray], rate_in: int, rate_out: int, channels: int, n_out: int
+) -> Iterator[np.ndarray]:
+    """Stream-resample blocks, yielding exactly ``n_out`` samples in total."""
+    if rate_in == rate_out:
+        yield from _exact_length(blocks, n_out, channels)
+        return
+    stream = soxr.ResampleStream(rate_in, rate_out, channels, dtype="float32", quality="HQ")
+
+    def raw() -> Iterator[np.ndarray]:
+        for block in blocks:
+            out = stream.resample_chunk(np.ascontiguousarray(block, dtype=np.float32))
+            if len(out):
+                yield out
+        yield stream.resample_chunk(np.zeros((0, channels), np.float32), last=True)
+
+    yield from _exact_length(raw(), n_out, channels)
+
+
+def _exact_length(blocks: Iterator[np.ndarray], n: int, channels: int) -> Iterator[np.ndarray]:
+    sent = 0
+    for block in blocks:
+        block = np.asarray(block, dtype=np.float32).reshape(-1, channels)
+        if sent + len(block) > n:
+            block = block[: n - sent]
+        if len(block):
+            sent += len(block)
+            yield block
+        if sent >= n:
+            return
+    if sent < n:
+        yield np.zeros((n - sent, channels), np.float32)
+
+
+def validate_waveform(waveform: np.ndarray, name: str = "waveform") -> np.ndarray:
+    """Check an in-memory signal and return it as float32 ``(n, channels)``."""
+    arr = np.asarray(waveform)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise AudioError(f"{name}: expected shape (samples, channels), got {arr.shape}")
+    if arr.shape[0] == 0:
+        raise AudioError(f"{name}: contains no audio samples (zero length)")
+    if arr.shape[1] == 0 or arr.shape[1] > 64:
+        raise AudioError(f"{name}: {arr.shape[1]} channels; expected 1 to 64 (samples first)")
+    arr = arr.astype(np.float32, copy=False)
+    if not np.isfinite(arr).all():
+        bad = int(np.argwhere(~np.isfinite(arr))[0][0])
+        raise AudioError(f"{name}: contains NaN or infinite samples (first at sample {bad})")
+    return arr

@@ -1,0 +1,173 @@
+"""The per-chunk signal path: STFT, U-Net, masks, inverse STFT, in one TensorFlow graph.
+
+This is Spleeter's prediction graph (``spleeter/model/__init__.py``) applied to one chunk of
+whole segments (see :mod:`separation.chunking`):
+
+1. STFT with a periodic Hann window (``frame_length``, hop ``frame_step``), magnitude of the
+   first ``F`` bins, cut into ``T``-frame segments;
+2. the U-Net gives each instrument's magnitude estimate;
+3. ratio masks ``(est_i**p + eps/n) / (sum_j est_j**p + eps)`` with ``p =
+   separation_exponent`` and ``eps = 1e-10``, extended above ``F`` with zeros or the average
+   mask;
+4. masked complex STFT, inverse STFT with the forward window, scaled by 2/3 (the window's
+   overlap sum at hop N/4 is 1.5).
+
+With ``overlap`` the U-Net also runs on a grid shifted by half a segment and the two estimates
+are cross-faded with triangular weights that sum to one, removing the seams at segment edges.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .chunking import ChunkPlan
+
+if TYPE_CHECKING:
+    import keras
+
+    from .configs import ModelConfig
+
+MASK_EPSILON = 1e-10
+WINDOW_COMPENSATION = 2.0 / 3.0
+
+
+def grid_weights(segment_frames: int) -> np.ndarray:
+    """Triangular weights of the unshifted grid at each frame position of a segment.
+
+    The shifted grid's weight at the same frame is ``1 - w``: both grids weigh a frame by its
+    distance from their nearest segment edge.
+    """
+    pos = np.arange(segment_frames, dtype=np.float64)
+    half = segment_frames / 2
+    return (np.minimum(pos + 0.5, segment_frames - pos - 0.5) / half).astype(np.float32)
+
+
+class ChunkProcessor:
+    """Separate fixed-size chunks with a loaded model, as a traced TensorFlow function.
+
+    Parameters
+    ----------
+    cfg : ModelConfig
+        Model configuration (STFT, masks, instruments).
+    model : keras.Model
+        The loaded U-Net from :func:`separation.unet.build_unet`.
+    plan : ChunkPlan
+        Chunk geometry; every call takes ``plan.input_length`` samples and returns
+        ``plan.output_length`` samples per instrument.
+    """
+
+    def __init__(self, cfg: ModelConfig, model: keras.Model, plan: ChunkPlan) -> None:
+        import tensorflow as tf
+
+        self.cfg = cfg
+        self.model = model
+        self.plan = plan
+        self._weights = tf.constant(
+            np.tile(grid_weights(cfg.T), plan.chunk_segments)[:, None, None, None]
+        )
+        self._window = tf.signal.hann_window(cfg.frame_length, periodic=True)
+        spec = tf.TensorSpec([plan.input_length, cfg.n_channels], tf.float32)
+        self._fn = tf.function(self._process, input_signature=[spec], reduce_retracing=True)
+
+    def __call__(self, chunk: np.ndarray) -> np.ndarray:
+        """Separate one chunk ``(input_length, 2)``; returns ``(n_instr, output_length, 2)``."""
+        return self._fn(chunk).numpy()
+
+    def estimates(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The chunk's central complex STFT and the U-Net magnitude estimates (for MWF)."""
+        stft, est = self._estimates_fn(chunk)
+        return stft.numpy(), est.numpy()
+
+    def _window_fn(self, frame_length, dtype):
+        return self._window
+
+    def _stft(self, chunk):
+        import tensorflow as tf
+
+        cfg = self.cfg
+        stft = tf.signal.stft(
+            tf.transpose(chunk), cfg.frame_length, cfg.frame_step,
+            window_fn=self._window_fn, pad_end=False,
+        )  # fmt: skip
+        return tf.transpose(stft, [1, 2, 0])  # (frames, bins, channels)
+
+    def _model_estimates(self, mag):
+        """U-Net magnitude estimates for the central frames, ``(M, F, 2, n_instr)``."""
+        import tensorflow as tf
+
+        cfg, plan = self.cfg, self.plan
+        ctx, m = plan.context_frames, plan.chunk_frames
+        central = tf.reshape(mag[ctx : ctx + m], [plan.chunk_segments, cfg.T, cfg.F, 2])
+        est = self.model(central, training=False)
+        est = tf.reshape(est, [m, cfg.F, 2, len(cfg.instruments)])
+        if not plan.overlap:
+            return est
+        shifted = tf.reshape(mag, [plan.chunk_segments + 1, cfg.T, cfg.F, 2])
+        est_b = self.model(shifted, training=False)
+        est_b = tf.reshape(est_b, [m + 2 * ctx, cfg.F, 2, len(cfg.instruments)])[ctx : ctx + m]
+        return self._weights * est + (1.0 - self._weights) * est_b
+
+    def _masks(self, est):
+        import tensorflow as tf
+
+        cfg = self.cfg
+        n = len(cfg.instruments)
+        powered = tf.pow(est, cfg.separation_exponent)
+        total = tf.reduce_sum(powered, axis=-1, keepdims=True)
+        masks = (powered + MASK_EPSILON / n) / (total + MASK_EPSILON)  # (M, F, 2, n)
+        extra = cfg.n_bins - cfg.F
+        if cfg.mask_extension == "average":
+            fill = tf.reduce_mean(masks, axis=1, keepdims=True)
+            fill = tf.tile(fill, [1, extra, 1, 1])
+        else:
+            fill = tf.zeros([tf.shape(masks)[0], extra, 2, n], masks.dtype)
+        return tf.concat([masks, fill], axis=1)  # (M, bins, 2, n)
+
+    def _istft(self, masked):
+        """Inverse STFT of ``(M, bins, 2, n)`` → ``(n, output_length, 2)``."""
+        import tensorflow as tf
+
+        cfg = self.cfg
+        spec = tf.transpose(masked, [3, 2, 0, 1])  # (n, channels, frames, bins)
+        wave = tf.signal.inverse_stft(
+            spec, cfg.frame_length, cfg.frame_step, window_fn=self._window_fn
+        )
+        return tf.transpose(wave, [0, 2, 1]) * WINDOW_COMPENSATION
+
+    def _process(self, chunk):
+        import tensorflow as tf
+
+        plan = self.plan
+        stft = self._stft(chunk)
+        mag = tf.abs(stft)[:, : self.cfg.F, :]
+        masks = self._masks(self._model_estimates(mag))
+        central = stft[plan.context_frames : plan.context_frames + plan.chunk_frames]
+        masked = tf.cast(masks, tf.complex64) * central[..., None]
+        return self._istft(masked)
+
+    def _estimates_impl(self, chunk):
+        plan = self.plan
+        import tensorflow as tf
+
+        stft = self._stft(chunk)
+        mag = tf.abs(stft)[:, : self.cfg.F, :]
+        est = self._model_estimates(mag)
+        central = stft[plan.context_frames : plan.context_frames + plan.chunk_frames]
+        return central, est
+
+    @property
+    def _estimates_fn(self):
+        import tensorflow as tf
+
+        if not hasattr(self, "_est_fn"):
+            spec = tf.TensorSpec([self.plan.input_length, self.cfg.n_channels], tf.float32)
+            self._est_fn = tf.function(self._estimates_impl, input_signature=[spec])
+        return self._est_fn
+
+    def inverse(self, stft_sources: np.ndarray) -> np.ndarray:
+        """Inverse STFT of source STFTs ``(M, bins, 2, n)`` (complex) → ``(n, out_len, 2)``."""
+        import tensorflow as tf
+
+        return self._istft(tf.constant(stft_sources, dtype=tf.complex64)).numpy()

@@ -1,0 +1,151 @@
+"""Writing stems: Spleeter's file naming, codecs, and atomic, streamed writes.
+
+File names come from Spleeter's ``filename_format`` keys: ``{filename}`` (the input's base name
+without extension), ``{foldername}`` (its parent folder's name), ``{instrument}`` and
+``{codec}``. Each stem is written to a hidden temporary file beside its destination and renamed
+into place only when complete, so an interrupted or failed separation leaves no partial file.
+
+Codecs are what libsndfile writes: ``wav`` (16-bit PCM, as Spleeter), ``flac`` (16-bit),
+``ogg`` (Vorbis) and ``mp3`` (MPEG layer III). For lossy codecs the bitrate (``"128k"``) is
+mapped to libsndfile's compression level: for mp3 linearly between 320 kbps (level 0) and
+32 kbps (level 1) at constant bitrate; for Vorbis the level is set from the same scale, which
+libsndfile treats as variable-bitrate quality. Integer formats clip at full scale; the number
+of clipped samples is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+CODECS = {
+    "wav": ("WAV", "PCM_16"),
+    "flac": ("FLAC", "PCM_16"),
+    "ogg": ("OGG", "VORBIS"),
+    "mp3": ("MP3", "MPEG_LAYER_III"),
+}
+FORMAT_KEYS = {"filename", "foldername", "instrument", "codec"}
+DEFAULT_FILENAME_FORMAT = "{filename}/{instrument}.{codec}"
+MP3_KBPS_RANGE = (32, 320)
+
+
+class OutputError(ValueError):
+    """Output options are invalid or outputs would collide."""
+
+
+def check_filename_format(fmt: str) -> None:
+    """Reject format strings with unknown keys before any work is done."""
+    try:
+        keys = {name for _, name, _, _ in string.Formatter().parse(fmt) if name is not None}
+    except ValueError as exc:
+        raise OutputError(f"filename format {fmt!r}: {exc}") from exc
+    unknown = keys - FORMAT_KEYS
+    if unknown:
+        raise OutputError(
+            f"filename format {fmt!r} uses unknown keys {sorted(unknown)}; "
+            f"available: {sorted(FORMAT_KEYS)}"
+        )
+    if "instrument" not in keys:
+        raise OutputError(f"filename format {fmt!r} must contain {{instrument}}")
+
+
+def stem_paths(
+    source: Path, destination: Path, instruments: tuple[str, ...], fmt: str, codec: str
+) -> dict[str, Path]:
+    """Destination path of every stem of ``source``; refuses paths leaving ``destination``."""
+    if codec not in CODECS:
+        raise OutputError(f"unknown codec {codec!r}; choose one of {sorted(CODECS)}")
+    check_filename_format(fmt)
+    source = Path(source)
+    root = Path(destination).resolve()
+    paths: dict[str, Path] = {}
+    for inst in instruments:
+        rel = fmt.format(
+            filename=source.stem,
+            foldername=source.absolute().parent.name,
+            instrument=inst,
+            codec=codec,
+        )
+        path = (root / rel).resolve()
+        if root != path and root not in path.parents:
+            raise OutputError(f"{source}: output path {rel!r} would leave {root}")
+        paths[inst] = path
+    if len(set(paths.values())) != len(paths):
+        raise OutputError(f"{source}: filename format {fmt!r} maps several stems to one path")
+    return paths
+
+
+def parse_bitrate(bitrate: str | None) -> int | None:
+    """``"128k"`` → 128 (kbps); ``None`` stays ``None``."""
+    if bitrate is None:
+        return None
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kK])?\s*", str(bitrate))
+    if not m:
+        raise OutputError(f"bitrate {bitrate!r} is not like '128k'")
+    value = float(m.group(1))
+    kbps = value if m.group(2) else value / 1000
+    if kbps <= 0:
+        raise OutputError(f"bitrate {bitrate!r} must be positive")
+    return round(kbps)
+
+
+def _compression_level(kbps: int | None) -> float | None:
+    if kbps is None:
+        return None
+    lo, hi = MP3_KBPS_RANGE
+    return float(np.clip((hi - kbps) / (hi - lo), 0.0, 1.0))
+
+
+@dataclass
+class StemWriter:
+    """Stream one stem to a temporary file and move it into place on :meth:`commit`."""
+
+    path: Path
+    sample_rate: int
+    channels: int
+    codec: str
+    bitrate_kbps: int | None = None
+    clipped: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        fmt, subtype = CODECS[self.codec]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.part")
+        kwargs: dict = {}
+        if self.codec in ("mp3", "ogg") and self.bitrate_kbps is not None:
+            kwargs["compression_level"] = _compression_level(self.bitrate_kbps)
+            if self.codec == "mp3":
+                kwargs["bitrate_mode"] = "CONSTANT"
+        self._integer = subtype.startswith("PCM")
+        self._fh = sf.SoundFile(
+            str(self._tmp), "w", self.sample_rate, self.channels, subtype, format=fmt, **kwargs
+        )
+
+    def write(self, block: np.ndarray) -> None:
+        """Append samples ``(n, channels)``."""
+        if self._integer or self.codec in ("mp3", "ogg"):
+            over = np.abs(block) > 1.0
+            if over.any():
+                self.clipped += int(over.sum())
+                block = np.clip(block, -1.0, 1.0)
+        self._fh.write(block)
+
+    def commit(self) -> Path:
+        """Close and atomically rename the finished file into place."""
+        self._fh.close()
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Close and delete the temporary file (nothing appears at the destination)."""
+        try:
+            self._fh.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)
