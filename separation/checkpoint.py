@@ -94,7 +94,7 @@ def read_checkpoint(prefix: Path) -> dict[str, np.ndarray]:
         reader = tf.train.load_checkpoint(str(prefix))
         names = sorted(reader.get_variable_to_shape_map())
         return {name: np.asarray(reader.get_tensor(name)) for name in names}
-    except (tf.errors.OpError, ValueError) as exc:
+    except (tf.errors.OpError, ValueError, IndexError, RuntimeError) as exc:
         raise CheckpointError(f"{prefix}: unreadable or partial checkpoint: {exc}") from exc
 
 
