@@ -63,7 +63,32 @@ def probe(path: Path) -> AudioInfo:
         raise AudioError(f"{path}: contains no audio samples (zero length)")
     if info.samplerate <= 0 or info.channels <= 0:
         raise AudioError(f"{path}: invalid header (rate {info.samplerate}, {info.channels} ch)")
+    if info.format in ("WAV", "WAVEX"):
+        _check_wav_complete(path)
     return AudioInfo(path, info.samplerate, info.channels, info.frames, info.format, info.subtype)
+
+
+def _check_wav_complete(path: Path) -> None:
+    """libsndfile reads a cut-off WAV silently; compare its data chunk with the file size."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        if fh.read(4) != b"RIFF":
+            return
+        fh.seek(12)
+        while True:
+            head = fh.read(8)
+            if len(head) < 8:
+                return
+            chunk, length = head[:4], int.from_bytes(head[4:], "little")
+            if chunk == b"data":
+                available = size - fh.tell()
+                if length != 0xFFFFFFFF and length > available:
+                    raise AudioError(
+                        f"{path}: truncated WAV: the header declares {length} bytes of audio, "
+                        f"the file holds {available}"
+                    )
+                return
+            fh.seek(length + (length & 1), 1)
 
 
 def _reason(exc: Exception) -> str:

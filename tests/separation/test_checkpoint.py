@@ -61,7 +61,10 @@ def test_layers_receive_the_variables_spleeter_named(name, layer_weight, variabl
     model = loaded_model(cfg, variables)
     layer_name, weight = layer_weight.split("/")
     layer = model.get_layer(layer_name)
-    values = {w.path.rsplit("/", 1)[-1]: v for w, v in zip(layer.weights, layer.get_weights())}
+    values = {
+        w.path.rsplit("/", 1)[-1]: v
+        for w, v in zip(layer.weights, layer.get_weights(), strict=False)
+    }
     np.testing.assert_array_equal(values[weight], variables[variable])
 
 

@@ -86,7 +86,7 @@ def test_overlap_changes_output_mostly_near_segment_seams(separator_2stems):
     plain = separator_2stems.separate(x, 44100)["vocals"]
     smooth = Separator(overlap=True).separate(x, 44100)["vocals"]
     seam_s = 512 * 1024 / 44100
-    seams = [int(round((k * seam_s) * 44100)) - 4096 for k in (1, 2)]
+    seams = [round((k * seam_s) * 44100) - 4096 for k in (1, 2)]
     hop = 1024
     near = np.zeros(len(x), bool)
     for s in seams:
