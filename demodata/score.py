@@ -25,8 +25,8 @@ MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
 
 # Four-chord loops as (scale degree of the root, 0-based) per bar.
-MAJOR_LOOPS = ((0, 4, 5, 3), (0, 5, 3, 4), (0, 3, 4, 3), (5, 3, 0, 4))
-MINOR_LOOPS = ((0, 5, 2, 6), (0, 3, 6, 2), (0, 6, 5, 4), (0, 5, 6, 4))
+MAJOR_LOOPS = ((0, 4, 5, 3), (0, 5, 3, 4), (0, 3, 4, 4), (0, 3, 0, 4))
+MINOR_LOOPS = ((0, 5, 2, 4), (0, 3, 6, 4), (0, 6, 5, 4), (0, 3, 0, 4))
 
 VOCAL_RANGE = (55, 74)  # G3..D5
 BASS_RANGE = (33, 52)  # A1..E3
@@ -89,9 +89,16 @@ def _scale_pitches(tonic: int, mode: str, low: int, high: int) -> np.ndarray:
 
 
 def _chord_pitch_classes(tonic: int, mode: str, degree: int) -> tuple[int, int, int]:
-    """Diatonic triad (root, third, fifth) pitch classes on a scale degree."""
+    """Diatonic triad (root, third, fifth) pitch classes on a scale degree.
+
+    In minor the dominant (degree 4) is major, with the raised leading tone of the
+    harmonic minor scale, as in most minor-key music.
+    """
     scale = MAJOR_SCALE if mode == "major" else MINOR_SCALE
-    return tuple((tonic + scale[(degree + k) % 7]) % 12 for k in (0, 2, 4))  # type: ignore[return-value]
+    root, third, fifth = ((tonic + scale[(degree + k) % 7]) % 12 for k in (0, 2, 4))
+    if mode == "minor" and degree == 4:
+        third = (third + 1) % 12
+    return root, third, fifth
 
 
 def _nearest_with_class(pitch_class: int, target: float, low: int, high: int) -> int:
@@ -167,9 +174,9 @@ def compose(
                     pos += -length
                     continue
                 if pos == 0.0:
-                    target = _nearest_with_class(
-                        pcs[int(rng.integers(0, 3))], vocal_scale[melody_index], *VOCAL_RANGE
-                    )
+                    # land on a chord tone; on the tonic chord, on the tonic itself
+                    tone = pcs[0] if loop[b % len(loop)] == 0 else pcs[int(rng.integers(0, 3))]
+                    target = _nearest_with_class(tone, vocal_scale[melody_index], *VOCAL_RANGE)
                     melody_index = int(np.argmin(np.abs(vocal_scale - target)))
                 else:
                     step = int(rng.choice([-2, -1, -1, 1, 1, 2]))

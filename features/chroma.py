@@ -1,0 +1,151 @@
+"""12-bin chroma per frame (HPCP) and a key estimate of a stem.
+
+Table ``chroma`` (one row per grid frame):
+
+==========  ==================  ======================================================
+column      type                meaning
+==========  ==================  ======================================================
+frame       Int32               frame index on the shared grid
+time_s      Float64             frame centre, seconds
+chroma      Array(Float32, 12)  HPCP, bin 0 = A, 1 = A#, ..., 11 = G# (essentia's
+                                order), each frame scaled so its largest bin is 1;
+                                all zeros for inactive (silent) frames
+==========  ==================  ======================================================
+
+Method: 4096-sample Blackman-Harris frames centred on the grid -> essentia
+``Spectrum`` -> ``SpectralPeaks`` (60 peaks, 40-5000 Hz, magnitude-ordered) ->
+``HPCP`` (size 12, ``referenceFrequency`` = tuning reference, 440 Hz by default,
+``harmonics`` 4, squared-cosine weighting, ``normalized="unitMax"``). ``CHROMA_PITCH_CLASSES``
+gives the pitch class of each bin. The key comes from essentia ``Key`` on the mean
+chroma of active frames (``pcpSize`` 12, profile from the settings).
+"""
+
+from __future__ import annotations
+
+import essentia.standard as es
+import numpy as np
+import polars as pl
+
+from features.grid import FrameGrid
+from features.validation import (
+    FeatureValidationError,
+    require_finite,
+    require_non_negative,
+    require_schema,
+    require_sorted,
+)
+
+CHROMA_BINS = 12
+HPCP_HARMONICS = 0
+CHROMA_SCHEMA = {
+    "frame": pl.Int32,
+    "time_s": pl.Float64,
+    "chroma": pl.Array(pl.Float32, CHROMA_BINS),
+}
+# Pitch class (0 = C) of each HPCP bin: essentia puts the reference (A) in bin 0.
+CHROMA_PITCH_CLASSES = tuple((9 + b) % 12 for b in range(CHROMA_BINS))
+PITCH_CLASS_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def chroma_matrix(
+    signal: np.ndarray,
+    grid: FrameGrid,
+    active: np.ndarray,
+    frame_size: int = 4096,
+    tuning_hz: float = 440.0,
+) -> np.ndarray:
+    """HPCP chroma per grid frame, shape ``(n_frames, 12)``; zeros in inactive frames."""
+    window = es.Windowing(type="blackmanharris62", size=frame_size)
+    spectrum = es.Spectrum(size=frame_size)
+    peaks = es.SpectralPeaks(
+        sampleRate=grid.sample_rate,
+        maxPeaks=60,
+        minFrequency=40.0,
+        maxFrequency=5000.0,
+        magnitudeThreshold=1e-5,
+        orderBy="magnitude",
+    )
+    hpcp = es.HPCP(
+        size=CHROMA_BINS,
+        referenceFrequency=tuning_hz,
+        sampleRate=grid.sample_rate,
+        harmonics=HPCP_HARMONICS,
+        minFrequency=40.0,
+        maxFrequency=5000.0,
+        normalized="unitMax",
+    )
+    rows = []
+    for frame in es.FrameGenerator(
+        signal, frameSize=frame_size, hopSize=grid.hop_size, startFromZero=False
+    ):
+        freqs, mags = peaks(spectrum(window(frame)))
+        rows.append(hpcp(freqs, mags))
+    chroma = grid.fit(np.array(rows, dtype=np.float32).reshape(-1, CHROMA_BINS))
+    chroma[~active] = 0.0
+    return chroma
+
+
+def chroma_frames(grid: FrameGrid, chroma: np.ndarray) -> pl.DataFrame:
+    """Assemble the ``chroma`` table."""
+    return pl.DataFrame(
+        {
+            "frame": np.arange(grid.n_frames, dtype=np.int32),
+            "time_s": grid.times_s(),
+            "chroma": chroma.astype(np.float32),
+        },
+        schema=CHROMA_SCHEMA,
+    )
+
+
+def empty_chroma() -> pl.DataFrame:
+    """A ``chroma`` table with no rows (silent stems)."""
+    return pl.DataFrame(schema=CHROMA_SCHEMA)
+
+
+def pitch_class_profile(chroma: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """Mean chroma over active frames re-ordered to C, C#, ..., B, max-normalised."""
+    if not np.any(active):
+        return np.zeros(CHROMA_BINS, dtype=np.float32)
+    mean = chroma[active].mean(axis=0)
+    by_class = np.zeros(CHROMA_BINS, dtype=np.float32)
+    by_class[list(CHROMA_PITCH_CLASSES)] = mean
+    top = by_class.max()
+    return by_class / top if top > 0 else by_class
+
+
+def estimate_key(
+    chroma: np.ndarray, active: np.ndarray, profile: str = "temperley"
+) -> tuple[str | None, str | None, float]:
+    """Key tonic name, mode (``"major"``/``"minor"``) and strength from frame chroma.
+
+    Returns ``(None, None, 0.0)`` when no frame is active.
+    """
+    if not np.any(active):
+        return None, None, 0.0
+    mean = chroma[active].mean(axis=0).astype(np.float32)
+    if mean.max() <= 0:
+        return None, None, 0.0
+    key = es.Key(pcpSize=CHROMA_BINS, profileType=profile)
+    tonic, scale, strength, _ = key(mean / mean.max())
+    return str(tonic), str(scale), float(strength)
+
+
+def validate_chroma(frame: pl.DataFrame) -> None:
+    """Check a ``chroma`` table; raise :class:`FeatureValidationError` if malformed.
+
+    Checks the schema, non-negative sorted times, finite values and chroma in [0, 1]
+    with each active frame's maximum equal to 1.
+    """
+    family = "chroma"
+    require_schema(frame, CHROMA_SCHEMA, family)
+    require_finite(frame, ["frame", "time_s"], family)
+    require_non_negative(frame, "time_s", family)
+    require_sorted(frame, "time_s", family, strict=True)
+    values = frame["chroma"].to_numpy().reshape(-1, CHROMA_BINS)
+    if not np.all(np.isfinite(values)):
+        raise FeatureValidationError(f"{family}: chroma has NaN/Inf")
+    if values.size and (values.min() < 0 or values.max() > 1.0 + 1e-5):
+        raise FeatureValidationError(f"{family}: chroma values outside [0, 1]")
+    peaks = values.max(axis=1) if values.size else values
+    if np.any((peaks > 0) & (np.abs(peaks - 1.0) > 1e-4)):
+        raise FeatureValidationError(f"{family}: non-zero frames must have a maximum of 1")

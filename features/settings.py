@@ -1,0 +1,165 @@
+"""Per-stem analysis settings: which algorithm runs on which stem, with which parameters.
+
+``DEFAULT_PROFILES`` is the documented, overridable table (stem name -> profile). Stems
+not in the table use ``FALLBACK_PROFILE`` (polyphonic). Every default below was tuned
+on the demo songs against their ground truth; the scores are in ``features/README.md``.
+
+=============  ========  ===================  =================  =====
+stem           pitch     pitch range (Hz)     onset detection    notes
+=============  ========  ===================  =================  =====
+vocals         yinfft    75-1000, 2048 win    hfc                yes
+bass           yinfft    35-400, 4096 win     hfc                yes
+drums          none      -                    hfc + complex      no
+other, piano,  melodia   55-1760              hfc                no
+accompaniment
+mixture        melodia   120-1000             hfc                no
+=============  ========  ===================  =================  =====
+
+Override per stem with :func:`dataclasses.replace`, e.g.
+``FeatureSettings().with_profile("vocals", pitch_method="melodia")``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+PITCH_METHODS = ("yinfft", "pyin", "melodia", "none")
+ONSET_METHODS = ("hfc", "complex", "complex_phase", "flux", "melflux", "rms")
+
+
+@dataclass(frozen=True)
+class StemProfile:
+    """How one stem type is analysed.
+
+    Attributes
+    ----------
+    pitch_method : str
+        ``"yinfft"`` (monophonic: essentia PitchYinFFT per frame + voicing gate +
+        octave-jump repair), ``"pyin"`` (essentia PitchYinProbabilistic; kept for
+        comparison, see README: broken in essentia 2.1b6.dev1389), ``"melodia"``
+        (polyphonic: essentia PredominantPitchMelodia) or ``"none"``.
+    pitch_min_hz, pitch_max_hz : float
+        Search range of the f0 estimator in Hz.
+    pitch_frame_size : int
+        Pitch window in samples (centred on the grid).
+    yin_tolerance : float
+        PitchYinFFT ``tolerance`` (1.0 = essentia default, global minimum).
+    voicing_confidence : float
+        yinfft: minimum PitchYinFFT confidence for a voiced frame.
+    voicing_gate_db : float
+        yinfft: a voiced frame must be within this many dB of the stem's active level
+        (95th percentile of frame RMS); stops reverb tails and bleed reading as notes.
+    melodia_voicing_tolerance : float
+        Melodia ``voicingTolerance`` (essentia default 0.2 drops half the notes).
+    onset_methods : tuple of str
+        essentia ``OnsetDetection`` functions combined by ``Onsets`` (equal weights).
+    onset_alpha : float
+        ``Onsets`` peak-picking threshold ``alpha``.
+    monophonic : bool
+        Whether note events are segmented from the pitch contour.
+    note_min_duration_s : float
+        Shortest note kept, seconds.
+    note_split_cents : float
+        Pitch change (from the running note median) that starts a new note, cents.
+    """
+
+    pitch_method: str = "melodia"
+    pitch_min_hz: float = 55.0
+    pitch_max_hz: float = 1760.0
+    pitch_frame_size: int = 2048
+    yin_tolerance: float = 1.0
+    voicing_confidence: float = 0.5
+    voicing_gate_db: float = 30.0
+    melodia_voicing_tolerance: float = 1.4
+    onset_methods: tuple[str, ...] = ("hfc",)
+    onset_alpha: float = 0.1
+    monophonic: bool = False
+    note_min_duration_s: float = 0.06
+    note_split_cents: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.pitch_method not in PITCH_METHODS:
+            raise ValueError(
+                f"pitch_method must be one of {PITCH_METHODS}, got {self.pitch_method!r}"
+            )
+        unknown = set(self.onset_methods) - set(ONSET_METHODS)
+        if unknown or not self.onset_methods:
+            raise ValueError(f"onset_methods must be a non-empty subset of {ONSET_METHODS}")
+        if not 0 < self.pitch_min_hz < self.pitch_max_hz:
+            raise ValueError("need 0 < pitch_min_hz < pitch_max_hz")
+
+
+VOCALS = StemProfile(
+    pitch_method="yinfft",
+    pitch_min_hz=75.0,
+    pitch_max_hz=1000.0,
+    pitch_frame_size=2048,
+    voicing_confidence=0.9,
+    voicing_gate_db=30.0,
+    monophonic=True,
+)
+BASS = StemProfile(
+    pitch_method="yinfft",
+    pitch_min_hz=35.0,
+    pitch_max_hz=400.0,
+    pitch_frame_size=4096,
+    voicing_confidence=0.7,
+    voicing_gate_db=25.0,
+    monophonic=True,
+)
+DRUMS = StemProfile(pitch_method="none", onset_methods=("hfc", "complex"))
+POLYPHONIC = StemProfile()
+# The predominant melody of a full mix is usually the voice: search the vocal range
+# (measured on the demo mixtures: raw pitch accuracy of the vocal line 0.30 with
+# 120-1000 Hz vs 0.07 with 55-1760 Hz, where Melodia follows the bass).
+MIXTURE = StemProfile(pitch_min_hz=120.0, pitch_max_hz=1000.0)
+FALLBACK_PROFILE = POLYPHONIC
+
+DEFAULT_PROFILES: dict[str, StemProfile] = {
+    "vocals": VOCALS,
+    "bass": BASS,
+    "drums": DRUMS,
+    "other": POLYPHONIC,
+    "piano": POLYPHONIC,
+    "accompaniment": POLYPHONIC,
+    "mixture": MIXTURE,
+}
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """Settings of a feature extraction run.
+
+    Attributes
+    ----------
+    profiles : dict[str, StemProfile]
+        Stem name -> profile; see the module table.
+    silence_dbfs : float
+        A frame is active when its RMS (2048-sample window) exceeds this level, dBFS.
+    min_active_ratio : float
+        A stem with a smaller share of active frames is silent: its pitch, onset,
+        chroma and note tables are empty and its summary says ``is_silent``.
+    chroma_frame_size : int
+        Window of the chroma analysis in samples.
+    tuning_hz : float
+        Reference of chroma bin A and of MIDI numbers (A4), Hz.
+    key_profile : str
+        essentia ``Key`` profile used on the mean chroma.
+    """
+
+    profiles: dict[str, StemProfile] = field(default_factory=lambda: dict(DEFAULT_PROFILES))
+    silence_dbfs: float = -50.0
+    min_active_ratio: float = 0.02
+    chroma_frame_size: int = 4096
+    tuning_hz: float = 440.0
+    key_profile: str = "temperley"
+
+    def profile(self, stem: str) -> StemProfile:
+        """Profile of ``stem`` (``FALLBACK_PROFILE`` for unknown names)."""
+        return self.profiles.get(stem, FALLBACK_PROFILE)
+
+    def with_profile(self, stem: str, **changes) -> FeatureSettings:
+        """Copy of the settings with some fields of one stem's profile changed."""
+        profiles = dict(self.profiles)
+        profiles[stem] = replace(self.profile(stem), **changes)
+        return replace(self, profiles=profiles)

@@ -1,0 +1,219 @@
+"""All features of one stem: :func:`extract_stem_features` and :class:`StemFeatures`.
+
+The tables (``pitch``, ``onsets``, ``chroma``, ``notes``, ``summary``) and their units
+are documented in the modules of the same names; all frame tables use the grid of
+:mod:`features.grid`. The stem name picks the analysis profile
+(:mod:`features.settings`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import essentia.standard as es
+import numpy as np
+import polars as pl
+import soxr
+
+from features.chroma import (
+    chroma_frames,
+    chroma_matrix,
+    empty_chroma,
+    estimate_key,
+    validate_chroma,
+)
+from features.grid import ANALYSIS_SAMPLE_RATE, FrameGrid, analysis_signal
+from features.level import active_level_dbfs, frame_rms_dbfs, to_dbfs
+from features.notes import empty_notes, segment_notes, validate_notes
+from features.onsets import detect_onsets, empty_onsets, validate_onsets
+from features.pitch import (
+    empty_pitch_frames,
+    estimate_pitch,
+    hz_to_midi,
+    pitch_frames,
+    validate_pitch,
+)
+from features.settings import FeatureSettings
+from features.summary import summary_row, validate_summary
+
+TABLES = ("pitch", "onsets", "chroma", "notes", "summary")
+MIN_LOUDNESS_S = 0.4
+
+
+@dataclass
+class StemFeatures:
+    """Features of one stem.
+
+    Attributes
+    ----------
+    stem : str
+    grid : FrameGrid
+        Frame grid of ``pitch`` and ``chroma`` (``n_frames`` even when they are empty).
+    pitch, onsets, chroma, notes, summary : polars.DataFrame
+        See :mod:`features.pitch`, :mod:`features.onsets`, :mod:`features.chroma`,
+        :mod:`features.notes`, :mod:`features.summary`.
+    """
+
+    stem: str
+    grid: FrameGrid
+    pitch: pl.DataFrame
+    onsets: pl.DataFrame
+    chroma: pl.DataFrame
+    notes: pl.DataFrame
+    summary: pl.DataFrame
+
+    @property
+    def is_silent(self) -> bool:
+        """Whether the stem was recognised as silent."""
+        return bool(self.summary["is_silent"][0])
+
+    def validate(self) -> None:
+        """Validate every table (raises ``FeatureValidationError``)."""
+        validate_pitch(self.pitch)
+        validate_onsets(self.onsets)
+        validate_chroma(self.chroma)
+        validate_notes(self.notes)
+        validate_summary(self.summary)
+
+    def tables(self, **keys: str) -> dict[str, pl.DataFrame]:
+        """The five tables by name, with ``stem`` and any extra key columns prepended.
+
+        Examples
+        --------
+        >>> feats.tables(track_id="ab12cd")["pitch"].columns[:3]  # doctest: +SKIP
+        ['track_id', 'stem', 'frame']
+        """
+        keys = {**keys, "stem": self.stem}
+        tables = {}
+        for name in TABLES:
+            table = getattr(self, name).drop([k for k in keys if k in getattr(self, name).columns])
+            tables[name] = table.select([*(pl.lit(v).alias(k) for k, v in keys.items()), pl.all()])
+        return tables
+
+
+def _integrated_lufs(audio: np.ndarray, sample_rate: int) -> float | None:
+    stereo = audio if audio.ndim == 2 else audio[:, None]
+    stereo = np.repeat(stereo, 2, axis=1) if stereo.shape[1] == 1 else stereo[:, :2]
+    stereo = np.ascontiguousarray(stereo, dtype=np.float32)
+    if sample_rate != ANALYSIS_SAMPLE_RATE:
+        stereo = soxr.resample(stereo, sample_rate, ANALYSIS_SAMPLE_RATE).astype(np.float32)
+    if stereo.shape[0] < MIN_LOUDNESS_S * ANALYSIS_SAMPLE_RATE:
+        return None
+    _, _, integrated, _ = es.LoudnessEBUR128(sampleRate=ANALYSIS_SAMPLE_RATE)(stereo)
+    return float(integrated) if np.isfinite(integrated) else None
+
+
+def extract_stem_features(
+    audio: np.ndarray, sample_rate: int, stem: str, settings: FeatureSettings | None = None
+) -> StemFeatures:
+    """Compute pitch, onsets, chroma, notes and the summary of one stem.
+
+    Parameters
+    ----------
+    audio : numpy.ndarray
+        ``(n_samples,)`` or ``(n_samples, channels)`` float audio, full scale 1.0.
+    sample_rate : int
+        Rate of ``audio`` in Hz (resampled to 44.1 kHz for analysis).
+    stem : str
+        Stem name (``vocals``, ``bass``, ``drums``, ``other``, ``accompaniment``, ...);
+        chooses the analysis profile.
+    settings : FeatureSettings, optional
+        Defaults to ``FeatureSettings()``.
+
+    Returns
+    -------
+    StemFeatures
+        Validated feature tables.
+
+    Examples
+    --------
+    >>> t = np.arange(44100) / 44100
+    >>> feats = extract_stem_features(0.5 * np.sin(2 * np.pi * 440 * t), 44100, "vocals")
+    >>> round(float(feats.summary["pitch_median_hz"][0]))
+    440
+    """
+    settings = settings or FeatureSettings()
+    profile = settings.profile(stem)
+    signal = analysis_signal(audio, sample_rate)
+    grid = FrameGrid.for_samples(signal.size)
+    rms = frame_rms_dbfs(signal, grid)
+    active = rms > settings.silence_dbfs
+    active_ratio = float(active.mean())
+    silent = active_ratio < settings.min_active_ratio
+    duration_s = signal.size / grid.sample_rate
+    mean_power = float(np.mean(signal.astype(np.float64) ** 2))
+    base = {
+        "stem": stem,
+        "duration_s": duration_s,
+        "is_silent": silent,
+        "rms_dbfs": float(to_dbfs(np.sqrt(mean_power))),
+        "peak_dbfs": float(to_dbfs(np.max(np.abs(signal)))),
+        "active_ratio": active_ratio,
+        "pitch_method": profile.pitch_method,
+        "onset_methods": "+".join(profile.onset_methods),
+    }
+    if silent:
+        summary = summary_row(
+            {
+                **base,
+                "integrated_lufs": None,
+                "voiced_ratio": 0.0,
+                "pitch_p05_midi": None,
+                "pitch_median_midi": None,
+                "pitch_p95_midi": None,
+                "pitch_median_hz": None,
+                "n_onsets": 0,
+                "onset_rate_hz": 0.0,
+                "n_notes": 0,
+                "key": None,
+                "mode": None,
+                "key_strength": 0.0,
+            }
+        )
+        features = StemFeatures(
+            stem, grid, empty_pitch_frames(), empty_onsets(), empty_chroma(), empty_notes(), summary
+        )
+        features.validate()
+        return features
+
+    level = active_level_dbfs(rms, active)
+    f0, voiced, confidence = estimate_pitch(signal, grid, profile, rms, active, level)
+    onsets = detect_onsets(signal, grid, profile)
+    chroma = chroma_matrix(signal, grid, active, settings.chroma_frame_size, settings.tuning_hz)
+    key, mode, key_strength = estimate_key(chroma, active, settings.key_profile)
+    if profile.monophonic:
+        notes = segment_notes(
+            grid, f0, voiced, rms, profile, onsets["frame"].to_numpy(), settings.tuning_hz
+        )
+    else:
+        notes = empty_notes()
+    voiced_midi = hz_to_midi(f0[voiced], settings.tuning_hz)
+    has_pitch = voiced_midi.size > 0
+    summary = summary_row(
+        {
+            **base,
+            "integrated_lufs": _integrated_lufs(np.asarray(audio), sample_rate),
+            "voiced_ratio": float(voiced.mean()),
+            "pitch_p05_midi": float(np.percentile(voiced_midi, 5)) if has_pitch else None,
+            "pitch_median_midi": float(np.median(voiced_midi)) if has_pitch else None,
+            "pitch_p95_midi": float(np.percentile(voiced_midi, 95)) if has_pitch else None,
+            "pitch_median_hz": float(np.median(f0[voiced])) if has_pitch else None,
+            "n_onsets": onsets.height,
+            "onset_rate_hz": onsets.height / duration_s,
+            "n_notes": notes.height,
+            "key": key,
+            "mode": mode,
+            "key_strength": float(np.clip(key_strength, 0.0, 1.0)),
+        }
+    )
+    features = StemFeatures(
+        stem,
+        grid,
+        pitch_frames(grid, f0, voiced, confidence, rms),
+        onsets,
+        chroma_frames(grid, chroma),
+        notes,
+        summary,
+    )
+    features.validate()
+    return features

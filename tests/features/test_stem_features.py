@@ -1,0 +1,84 @@
+"""Whole-stem extraction: silence, summary, keys on tables, parallel tracks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from features import (
+    FeatureSettings,
+    FeatureValidationError,
+    extract_stem_features,
+    extract_track_features,
+    validate_summary,
+)
+from tests.features.synthetic_signals import SR, harmonic_tone
+
+
+@pytest.mark.parametrize("level", [0.0, 1e-5])
+def test_silent_stem_is_flagged_and_has_no_data(rng, level):
+    x = (level * rng.standard_normal((SR, 2))).astype(np.float32)
+    feats = extract_stem_features(x, SR, "vocals")
+    assert feats.is_silent
+    for table in (feats.pitch, feats.onsets, feats.chroma, feats.notes):
+        assert table.height == 0
+    summary = feats.summary.row(0, named=True)
+    assert summary["key"] is None and summary["pitch_median_hz"] is None
+    assert summary["active_ratio"] < 0.02 and summary["n_notes"] == 0
+    assert feats.grid.n_frames == 101
+
+
+def test_quiet_but_real_stem_is_not_silent():
+    feats = extract_stem_features(harmonic_tone(220.0, 1.0, amplitude=0.01), SR, "vocals")
+    assert not feats.is_silent
+    assert feats.pitch["voiced"].mean() > 0.8
+
+
+def test_summary_of_a_tone():
+    x = harmonic_tone(220.0, 2.0, amplitude=0.5)
+    summary = extract_stem_features(np.stack([x, x], axis=1), SR, "vocals").summary
+    row = summary.row(0, named=True)
+    assert row["duration_s"] == pytest.approx(2.0)
+    assert row["pitch_median_midi"] == pytest.approx(57.0, abs=0.1)
+    assert row["pitch_p05_midi"] <= row["pitch_median_midi"] <= row["pitch_p95_midi"]
+    assert row["active_ratio"] == pytest.approx(1.0, abs=0.02)
+    assert row["peak_dbfs"] == pytest.approx(20 * np.log10(0.5), abs=0.1)
+    assert -30 < row["integrated_lufs"] < 0
+    assert row["n_notes"] == 1 and row["pitch_method"] == "yinfft"
+    bad = summary.with_columns(summary["active_ratio"] * 0 + 1.5)
+    with pytest.raises(FeatureValidationError, match="active_ratio"):
+        validate_summary(bad)
+
+
+def test_tables_carry_track_and_stem_keys():
+    feats = extract_stem_features(harmonic_tone(110.0, 0.5), SR, "bass")
+    tables = feats.tables(track_id="abc123")
+    assert set(tables) == {"pitch", "onsets", "chroma", "notes", "summary"}
+    for table in tables.values():
+        assert table.columns[:2] == ["track_id", "stem"]
+        assert set(table["stem"].to_list()) <= {"bass"}
+
+
+def test_profile_override_changes_the_method():
+    settings = FeatureSettings().with_profile("vocals", pitch_method="melodia")
+    feats = extract_stem_features(harmonic_tone(330.0, 1.0), SR, "vocals", settings)
+    assert feats.summary["pitch_method"][0] == "melodia"
+    with pytest.raises(ValueError, match="pitch_method"):
+        FeatureSettings().with_profile("vocals", pitch_method="crepe")
+
+
+def test_resampled_input_lands_on_the_same_grid():
+    x = harmonic_tone(220.0, 1.0, sr=22050)
+    feats = extract_stem_features(x, 22050, "vocals")
+    assert feats.grid.sample_rate == 44100 and feats.grid.n_frames == 101
+    assert feats.summary["pitch_median_hz"][0] == pytest.approx(220.0, abs=1.0)
+
+
+def test_track_stems_in_parallel_processes_match_sequential():
+    stems = {"vocals": harmonic_tone(330.0, 1.0), "bass": harmonic_tone(82.4, 1.0)}
+    parallel = extract_track_features(stems, SR, max_workers=2)
+    sequential = extract_track_features(stems, SR, max_workers=1)
+    assert list(parallel) == ["vocals", "bass"]
+    for name in stems:
+        assert parallel[name].pitch.equals(sequential[name].pitch)
+        assert parallel[name].notes.equals(sequential[name].notes)
