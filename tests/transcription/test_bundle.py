@@ -1,0 +1,106 @@
+"""The whole bundle of one stem, from real feature tables: files, counts, silent stem."""
+
+from __future__ import annotations
+
+import json
+
+import mido
+import numpy as np
+import polars as pl
+import pytest
+import soundfile as sf
+
+from features import extract_stem_features
+from transcription import bundle_file_names, write_transcription_bundle
+from transcription.atomic_file import TEMP_SUFFIX
+
+SR = 44100
+
+
+def write(tmp_path, audio, feats, stem="vocals", **kw):
+    return write_transcription_bundle(
+        tmp_path / "4stems" / "ab12",
+        track_id="ab12",
+        stem=stem,
+        model="4stems",
+        audio=audio,
+        sample_rate=SR,
+        notes=feats.notes,
+        pitch=feats.pitch,
+        onsets=feats.onsets,
+        **kw,
+    )
+
+
+def two_note_melody() -> np.ndarray:
+    """A4 for 0.5 s, a gap, C5 for 0.5 s; stereo float32 with seeded noise."""
+    t = np.arange(int(0.5 * SR)) / SR
+    rng = np.random.default_rng(11)
+    mono = np.concatenate(
+        [
+            0.4 * np.sin(2 * np.pi * 440.0 * t),
+            np.zeros(SR // 4),
+            0.4 * np.sin(2 * np.pi * 523.25 * t),
+            np.zeros(SR // 4),
+        ]
+    )
+    return (mono[:, None] + 1e-4 * rng.standard_normal((mono.size, 2))).astype(np.float32)
+
+
+def test_bundle_from_real_features(tmp_path):
+    audio = two_note_melody()
+    feats = extract_stem_features(audio, SR, "vocals")
+    bundle = write(tmp_path, audio, feats)
+    names = bundle_file_names("vocals", 16000)
+    assert names["audio"] == "vocals_16000hz_mono.flac"
+    assert sorted(p.name for p in bundle.out_dir.iterdir()) == sorted(names.values())
+    assert not any(p.name.endswith(TEMP_SUFFIX) for p in tmp_path.rglob("*"))
+
+    assert bundle.n_notes == feats.notes.height == 2
+    assert (bundle.midi_min, bundle.midi_max) == (69, 72)
+    assert bundle.duration_s == pytest.approx(audio.shape[0] / SR)
+    assert bundle.n_voiced_frames == int(feats.pitch["voiced"].sum())
+    assert sf.info(bundle.audio_path).frames == bundle.n_samples == round(bundle.duration_s * 16000)
+
+    midi_notes = [m.note for m in mido.MidiFile(bundle.midi_path) if m.type == "note_on"]
+    assert midi_notes == [69, 72]
+    table = pl.read_parquet(bundle.notes_path)
+    assert table["midi_pitch"].to_list() == [69, 72]
+    doc = json.loads(bundle.jams_path.read_text())
+    assert doc["file_metadata"]["duration"] == pytest.approx(bundle.duration_s)
+
+
+def test_silent_stem_gets_valid_empty_files(tmp_path):
+    audio = np.zeros((SR, 2), np.float32)
+    feats = extract_stem_features(audio, SR, "vocals")
+    assert feats.is_silent
+    bundle = write(tmp_path, audio, feats)
+    assert (bundle.n_notes, bundle.n_voiced_frames, bundle.n_onsets) == (0, 0, 0)
+    assert bundle.midi_min is None and bundle.midi_max is None
+    midi = mido.MidiFile(bundle.midi_path)
+    assert not [m for m in midi if m.type == "note_on"]
+    assert midi.tracks[0][-1].type == "end_of_track"
+    doc = json.loads(bundle.jams_path.read_text())
+    assert [len(a["data"]) for a in doc["annotations"]] == [0, 0, 0]
+    assert doc["file_metadata"]["duration"] == 1.0
+    assert pl.read_parquet(bundle.notes_path).height == 0
+    silent, rate = sf.read(bundle.audio_path)
+    assert rate == 16000 and silent.size == 16000 and not silent.any()
+
+
+def test_rewrite_replaces_files_without_leftovers(tmp_path):
+    audio = two_note_melody()
+    feats = extract_stem_features(audio, SR, "vocals")
+    first = write(tmp_path, audio, feats)
+    second = write(tmp_path, audio, feats, target_rate=22050)
+    assert second.audio_path.name == "vocals_22050hz_mono.flac"
+    assert first.midi_path == second.midi_path
+    assert len(list(second.out_dir.iterdir())) == 5  # both FLAC rates, one of each other
+    assert not any(p.name.startswith(".") for p in second.out_dir.iterdir())
+
+
+@pytest.mark.parametrize("bad", ["", "../x", "a/b", ".hidden"])
+def test_unsafe_names_rejected(tmp_path, bad):
+    feats = extract_stem_features(np.zeros(SR // 2, np.float32), SR, "vocals")
+    with pytest.raises(ValueError, match="file-name-safe"):
+        write(tmp_path, np.zeros(SR // 2, np.float32), feats, stem=bad)
