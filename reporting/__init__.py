@@ -1,0 +1,26 @@
+"""Plots and markdown for the Dagster UI (asset metadata), with matplotlib's Agg canvas.
+
+- :func:`stem_spectrograms_png`: stacked log-frequency dB spectrograms of a track's stems.
+- :func:`pitch_contour_png`: a stem's voiced f0 contour and notes over its spectrogram.
+- :func:`png_markdown`: a PNG as a markdown image (base64 data URI) for ``MetadataValue.md``.
+- :func:`metrics_table_markdown`: a polars table as a markdown table.
+- :func:`log_spectrogram`: the band-power matrix behind the plots (MIDI-pitch rows,
+  seconds columns), for tests and other figures.
+
+Spectrogram rows are MIDI pitches (A4 = 69 = 440 Hz, three bands per semitone from C1),
+times are seconds. This package never imports Dagster and never uses pyplot.
+"""
+
+from reporting.markdown import metrics_table_markdown, png_markdown
+from reporting.pitch_contour import pitch_contour_png
+from reporting.spectrogram import LogSpectrogram, log_spectrogram
+from reporting.stem_spectrograms import stem_spectrograms_png
+
+__all__ = [
+    "LogSpectrogram",
+    "log_spectrogram",
+    "metrics_table_markdown",
+    "pitch_contour_png",
+    "png_markdown",
+    "stem_spectrograms_png",
+]
