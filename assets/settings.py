@@ -1,0 +1,76 @@
+"""stemline's settings as a Dagster resource, read from a config file and the environment.
+
+Sources, later ones winning: defaults; a TOML file (``$STEMLINE_CONFIG``, else ``stemline.toml``
+in the working directory, if present) with the keys below at top level; environment variables
+``STEMLINE_<KEY>`` (``STEMLINE_AUDIO_ROOTS`` separated by ``os.pathsep``).
+
+================== ============================================= =========================
+key                meaning                                       default
+================== ============================================= =========================
+storage_root       where every output goes (``catalogue.layout``) ``data``
+audio_roots        folders the sensor watches                    (none)
+model              separation model configuration                ``spleeter:2stems``
+codec              stem file codec (``flac``, ``wav``)             ``flac``
+transcription_rate sample rate of transcription-prep audio       16000
+max_duration_s     longer inputs are rejected before separation  10800 (3 h)
+hashes_per_tick    new files the sensor hashes per tick          500
+================== ============================================= =========================
+"""
+
+import os
+import tomllib
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from catalogue.layout import StorageLayout, model_slug
+
+ENV_PREFIX = "STEMLINE_"
+
+
+class StemlineSettings(dg.ConfigurableResource):
+    """Where inputs and outputs live and which model and formats to use."""
+
+    storage_root: str = "data"
+    audio_roots: list[str] = Field(default_factory=list)
+    model: str = "spleeter:2stems"
+    codec: str = "flac"
+    transcription_rate: int = 16000
+    max_duration_s: float = 10800.0
+    hashes_per_tick: int = 500
+
+    @property
+    def layout(self) -> StorageLayout:
+        """The storage layout under ``storage_root``."""
+        return StorageLayout(Path(self.storage_root).absolute())
+
+    @property
+    def model_name(self) -> str:
+        """Folder-safe name of the model (``2stems``)."""
+        return model_slug(self.model)
+
+    @classmethod
+    def load(cls, config_file: Path | None = None) -> "StemlineSettings":
+        """Settings from the config file and ``STEMLINE_*`` environment variables."""
+        values: dict = {}
+        path = config_file or Path(os.environ.get(f"{ENV_PREFIX}CONFIG", "stemline.toml"))
+        if path.is_file():
+            with path.open("rb") as fh:
+                values.update(tomllib.load(fh))
+        for key, field in cls.model_fields.items():
+            raw = os.environ.get(ENV_PREFIX + key.upper())
+            if raw is None:
+                continue
+            if key == "audio_roots":
+                values[key] = [p for p in raw.split(os.pathsep) if p]
+            elif field.annotation is int:
+                values[key] = int(raw)
+            elif field.annotation is float:
+                values[key] = float(raw)
+            else:
+                values[key] = raw
+        unknown = set(values) - set(cls.model_fields)
+        if unknown:
+            raise ValueError(f"{path}: unknown stemline settings {sorted(unknown)}")
+        return cls(**values)

@@ -1,0 +1,99 @@
+"""``stems``: separate a track with the configured Spleeter model, one file per stem."""
+
+import os
+from datetime import UTC, datetime
+
+import dagster as dg
+import numpy as np
+import polars as pl
+import soundfile as sf
+
+from catalogue.layout import write_parquet
+from catalogue.schema import STEM_SCHEMA
+
+from .engine import SeparationEngine, stems_code_version
+from .partitions import tracks_partitions
+from .records import record_run, track_record
+from .settings import StemlineSettings
+
+
+def _levels(path: str) -> tuple[float, float, bool]:
+    """RMS and peak level in dBFS of a stem file, and whether it holds any non-finite value."""
+    energy, peak, n, finite = 0.0, 0.0, 0, True
+    with sf.SoundFile(path) as fh:
+        for block in fh.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
+            finite &= bool(np.isfinite(block).all())
+            energy += float(np.sum(block.astype(np.float64) ** 2))
+            peak = max(peak, float(np.abs(block).max()) if block.size else 0.0)
+            n += block.size
+    rms = np.sqrt(energy / max(n, 1))
+    to_db = lambda v: float(20 * np.log10(v)) if v > 0 else -float("inf")  # noqa: E731
+    return to_db(rms), to_db(peak), finite
+
+
+def make_stems_asset(model: str, mwf: bool = False, overlap: bool = False) -> dg.AssetsDefinition:
+    """The stems asset for one model; its code version names model and checkpoint."""
+    code_version = stems_code_version(model, mwf, overlap)
+
+    @dg.asset(
+        name="stems",
+        partitions_def=tracks_partitions,
+        deps=["track_audio"],
+        group_name="separation",
+        kinds={"tensorflow", "flac"},
+        pool="separation",
+        code_version=code_version,
+    )
+    def stems(
+        context: dg.AssetExecutionContext, settings: StemlineSettings, engine: SeparationEngine
+    ) -> dg.MaterializeResult:
+        """Separate the track into stems with the configured Spleeter model (TensorFlow, on the
+        GPU when present). Stems are written at the input's rate, one file each, atomically."""
+        layout = settings.layout
+        track_id = context.partition_key
+        track = track_record(layout, track_id)
+        separator = engine.separator()
+        out_dir = layout.stems_dir(settings.model_name, track_id)
+        result = separator.separate_to_file(
+            track["path"], out_dir, filename_format="{instrument}.{codec}", codec=settings.codec
+        )
+        now = datetime.now(UTC)
+        rows = []
+        for stem, path in result.stems.items():
+            rms, peak, _ = _levels(str(path))
+            rows.append(
+                {
+                    "track_id": track_id,
+                    "model": settings.model_name,
+                    "stem": stem,
+                    "path": str(path),
+                    "codec": settings.codec,
+                    "checkpoint_sha256": separator.model_files.checkpoint_sha256,
+                    "code_version": code_version,
+                    "duration_s": result.duration_s,
+                    "sample_rate": result.sample_rate,
+                    "rms_dbfs": rms,
+                    "peak_dbfs": peak,
+                    "clipped_samples": result.clipped_samples.get(stem, 0),
+                    "separation_s": result.seconds,
+                    "written_at": now,
+                    "run_id": context.run.run_id,
+                }
+            )
+        table = pl.DataFrame(rows, schema=STEM_SCHEMA)
+        write_parquet(table, layout.stems_table(settings.model_name, track_id))
+        record_run(context, layout, "stems")
+        speed = result.duration_s / result.seconds if result.seconds else float("nan")
+        context.log.info(f"separated {track['path']} in {result.seconds:.1f} s ({speed:.1f}x)")
+        return dg.MaterializeResult(
+            metadata={
+                "model": settings.model,
+                "checkpoint_sha256": separator.model_files.checkpoint_sha256,
+                "stems": dg.MetadataValue.json({s: os.fspath(p) for s, p in result.stems.items()}),
+                "seconds": result.seconds,
+                "x_realtime": speed,
+                "clipped_samples": sum(result.clipped_samples.values()),
+            }
+        )
+
+    return stems

@@ -1,0 +1,128 @@
+"""Open the catalogue and run read-only SQL on it.
+
+:func:`connect` builds an in-memory DuckDB connection whose views (:mod:`catalogue.schema`)
+read the current Parquet files, so a query always sees every finished partition and never takes
+a lock that a running pipeline would need. The connection is sandboxed: only the storage root
+can be read, nothing can be written, and the configuration is locked. :func:`run_query`
+additionally accepts only ``SELECT`` statements, and refuses anything else (``DROP``,
+``DELETE``, ``INSERT``, ``COPY ... TO``, ``ATTACH``, ``INSTALL``/``LOAD``, ``SET``, ...) with a
+message saying so.
+
+:func:`write_catalogue_file` writes ``catalogue.duckdb`` with the same views (absolute paths)
+for DuckDB clients outside stemline, replacing the file atomically.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from .layout import StorageLayout, atomic_path
+from .schema import DERIVED_VIEWS, STORED_TABLES
+
+ALLOWED_STATEMENTS = {"SELECT"}
+
+
+class QueryRefused(ValueError):
+    """The SQL is not a read-only query."""
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _define_views(con: duckdb.DuckDBPyConnection, layout: StorageLayout) -> dict[str, int]:
+    """Create every view; returns the number of Parquet files behind each stored table."""
+    counts: dict[str, int] = {}
+    for table in STORED_TABLES:
+        pattern = layout.glob(table.glob)
+        files = glob.glob(pattern)
+        counts[table.name] = len(files)
+        if files:
+            con.execute(
+                f"CREATE OR REPLACE VIEW {table.name} AS SELECT {table.select} FROM "
+                f"read_parquet({_sql_string(pattern)}, union_by_name = true)"
+            )
+        else:
+            con.register("_empty_table", pl.DataFrame(schema=table.schema).to_arrow())
+            con.execute(
+                f"CREATE OR REPLACE TABLE {table.name} AS SELECT {table.select} FROM _empty_table"
+            )
+            con.unregister("_empty_table")
+    for name, sql in DERIVED_VIEWS.items():
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+    return counts
+
+
+def connect(root: Path) -> duckdb.DuckDBPyConnection:
+    """A sandboxed in-memory connection with the catalogue views over ``root``."""
+    layout = StorageLayout(Path(root))
+    con = duckdb.connect(":memory:")
+    _define_views(con, layout)
+    root_dir = str(layout.root.resolve())
+    con.execute(f"SET allowed_directories = [{_sql_string(root_dir)}]")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Raise :class:`QueryRefused` unless every statement in ``sql`` is a ``SELECT``."""
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryRefused(f"cannot parse the query: {exc}") from exc
+    if not statements:
+        raise QueryRefused("empty query")
+    for st in statements:
+        kind = st.type.name
+        if kind not in ALLOWED_STATEMENTS:
+            raise QueryRefused(
+                f"refused: {kind} statements are not allowed; the catalogue is read-only "
+                "(only SELECT queries run)"
+            )
+    if len(statements) > 1:
+        raise QueryRefused("refused: run one SELECT statement at a time")
+
+
+def run_query(root: Path, sql: str) -> pl.DataFrame:
+    """Run one read-only ``SELECT`` against the catalogue under ``root``."""
+    con = connect(root)
+    try:
+        check_read_only(con, sql)
+        return con.sql(sql).pl()
+    finally:
+        con.close()
+
+
+def write_catalogue_file(root: Path) -> dict[str, int]:
+    """Write ``root/catalogue.duckdb`` with the catalogue views; returns files per table."""
+    layout = StorageLayout(Path(root))
+    with atomic_path(layout.catalogue) as tmp:
+        con = duckdb.connect(str(tmp))
+        try:
+            counts = _define_views(con, layout)
+        finally:
+            con.close()
+        wal = Path(f"{tmp}.wal")
+        if wal.exists():
+            os.unlink(wal)
+    return counts
+
+
+def row_counts(root: Path) -> dict[str, int]:
+    """Rows in every stored table, as the catalogue sees them."""
+    con = connect(root)
+    try:
+        return {
+            t.name: int(con.execute(f"SELECT count(*) FROM {t.name}").fetchone()[0])
+            for t in STORED_TABLES
+        }
+    finally:
+        con.close()

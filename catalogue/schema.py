@@ -1,0 +1,156 @@
+"""The catalogue schema: DuckDB views over the Parquet files of every track.
+
+Each asset writes one Parquet file per track partition (see :mod:`catalogue.layout`); the
+catalogue is a set of views over those files. Re-materialising a partition replaces its files
+atomically, so rows are never duplicated and readers never see half a write; many processes (or
+machines) can write partitions in parallel, and no database lock is held while the pipeline
+runs. Units are in the column names: ``_s`` seconds, ``_hz`` Hertz, ``_dbfs`` dB relative to
+full scale, ``_lufs`` integrated loudness, ``midi_`` MIDI note numbers (A4 = 69).
+
+Views
+-----
+files            every input path seen (``catalogue.inventory``): role, hash, status
+track_records    per track: decode status (``ok``/``error``), error message, duration_s,
+                 sample_rate, channels, format, peak_dbfs, rms_dbfs
+tracks           one row per track id: its paths, ``status`` (ok / error / pending),
+                 ``removed`` (no present path left), error and audio metadata
+stem_files       per track, model, stem: path, codec, checkpoint_sha256, code_version,
+                 duration_s, rms_dbfs, peak_dbfs, clipped_samples
+stems            stem_files joined with the stem summaries (active_ratio, integrated_lufs)
+pitch_frames     per 10 ms frame (100 frames/s, times at frame centres): f0_hz, voiced (0/1),
+                 confidence, rms_dbfs
+onsets           time_s, strength
+chroma_frames    per frame: chroma FLOAT[12] (index 0 = C ... 11 = B), normalised
+notes            onset_s, offset_s, midi_pitch, f0_mean_hz, rms_dbfs, velocity (1..127)
+stem_summaries   per stem: is_silent, loudness, active/voiced ratio, pitch range, onset rate, key
+evaluation       long format: track_id, model, stem, metric, value, reference
+runs             per asset and track: the Dagster run id, partition key and time of the last write
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from features.chroma import CHROMA_SCHEMA
+from features.notes import NOTE_SCHEMA
+from features.onsets import ONSET_SCHEMA
+from features.pitch import PITCH_SCHEMA
+from features.summary import SUMMARY_SCHEMA
+
+from .inventory import INVENTORY_SCHEMA
+
+KEYS = {"track_id": pl.String, "model": pl.String, "stem": pl.String}
+
+TRACK_SCHEMA = {
+    "track_id": pl.String,
+    "path": pl.String,
+    "sha256": pl.String,
+    "status": pl.String,
+    "error": pl.String,
+    "duration_s": pl.Float64,
+    "sample_rate": pl.Int32,
+    "channels": pl.Int32,
+    "n_samples": pl.Int64,
+    "format": pl.String,
+    "subtype": pl.String,
+    "peak_dbfs": pl.Float32,
+    "rms_dbfs": pl.Float32,
+    "checked_at": pl.Datetime("us", "UTC"),
+    "run_id": pl.String,
+}
+
+STEM_SCHEMA = {
+    **KEYS,
+    "path": pl.String,
+    "codec": pl.String,
+    "checkpoint_sha256": pl.String,
+    "code_version": pl.String,
+    "duration_s": pl.Float64,
+    "sample_rate": pl.Int32,
+    "rms_dbfs": pl.Float32,
+    "peak_dbfs": pl.Float32,
+    "clipped_samples": pl.Int64,
+    "separation_s": pl.Float64,
+    "written_at": pl.Datetime("us", "UTC"),
+    "run_id": pl.String,
+}
+
+EVALUATION_SCHEMA = {
+    **KEYS,
+    "metric": pl.String,
+    "value": pl.Float64,
+    "reference": pl.String,
+    "run_id": pl.String,
+}
+
+RUN_SCHEMA = {
+    "asset": pl.String,
+    "track_id": pl.String,
+    "partition_key": pl.String,
+    "run_id": pl.String,
+    "finished_at": pl.Datetime("us", "UTC"),
+}
+
+
+def _feature(schema: dict) -> dict:
+    return {**KEYS, **{k: v for k, v in schema.items() if k not in KEYS}}
+
+
+@dataclass(frozen=True)
+class StoredTable:
+    """A view over one family of Parquet files."""
+
+    name: str
+    glob: str
+    schema: dict = field(repr=False)
+    select: str = "*"
+
+
+STORED_TABLES = (
+    StoredTable("files", "inventory/files.parquet", INVENTORY_SCHEMA),
+    StoredTable("track_records", "tracks/*.parquet", TRACK_SCHEMA),
+    StoredTable("stem_files", "stems/*/*/stems.parquet", STEM_SCHEMA),
+    StoredTable("pitch_frames", "features/pitch/*/*/*.parquet", _feature(PITCH_SCHEMA)),
+    StoredTable("onsets", "features/onsets/*/*/*.parquet", _feature(ONSET_SCHEMA)),
+    StoredTable(
+        "chroma_frames",
+        "features/chroma/*/*/*.parquet",
+        _feature(CHROMA_SCHEMA),
+        select="* REPLACE (CAST(chroma AS FLOAT[12]) AS chroma)",
+    ),
+    StoredTable("notes", "features/notes/*/*/*.parquet", _feature(NOTE_SCHEMA)),
+    StoredTable("stem_summaries", "features/summary/*/*/*.parquet", _feature(SUMMARY_SCHEMA)),
+    StoredTable("evaluation", "evaluation/*/*.parquet", EVALUATION_SCHEMA),
+    StoredTable("runs", "runs/*/*.parquet", RUN_SCHEMA),
+)
+
+DERIVED_VIEWS = {
+    "tracks": """
+        WITH paths AS (
+            SELECT track_id,
+                   list(path ORDER BY path) FILTER (WHERE status <> 'removed') AS paths,
+                   list(path ORDER BY path) AS all_paths,
+                   bool_or(status = 'present') AS present,
+                   bool_or(status = 'pending') AS pending,
+                   max(problem) AS problem
+            FROM files WHERE role = 'track' AND track_id IS NOT NULL
+            GROUP BY track_id)
+        SELECT p.track_id,
+               coalesce(p.paths[1], p.all_paths[1]) AS path,
+               p.all_paths AS paths,
+               coalesce(r.status, CASE WHEN p.problem IS NOT NULL THEN 'error'
+                                       ELSE 'pending' END) AS status,
+               NOT p.present AND NOT p.pending AS removed,
+               coalesce(r.error, p.problem) AS error,
+               r.sha256, r.duration_s, r.sample_rate, r.channels, r.format, r.subtype,
+               r.peak_dbfs, r.rms_dbfs, r.checked_at
+        FROM paths p LEFT JOIN track_records r USING (track_id)
+    """,
+    "stems": """
+        SELECT f.*, s.is_silent, s.active_ratio, s.integrated_lufs
+        FROM stem_files f
+        LEFT JOIN stem_summaries s USING (track_id, model, stem)
+    """,
+}

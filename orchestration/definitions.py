@@ -1,0 +1,67 @@
+"""The Dagster definitions of stemline: assets, checks, the folder sensor, jobs, resources.
+
+``dagster dev -w workspace.yaml`` (or ``stemline ui``) loads ``defs`` from here; settings come
+from ``stemline.toml`` / ``STEMLINE_*`` variables (:mod:`assets.settings`).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.catalogue_file import catalogue
+from assets.checks import (
+    catalogue_matches_parquet,
+    features_cover_stems,
+    stems_are_sound,
+    stems_not_clipped,
+    stems_sum_to_mixture,
+)
+from assets.dataset_report import dataset_report
+from assets.engine import SeparationEngine, stems_code_version
+from assets.partitions import tracks_partitions
+from assets.separation_eval import separation_eval
+from assets.settings import StemlineSettings
+from assets.stem_features import stem_features
+from assets.stems import make_stems_asset
+from assets.track_audio import track_audio
+from assets.transcription_prep import transcription_prep
+
+from .sensors import make_folder_sensor
+
+TRACK_CHECKS = (stems_are_sound, stems_sum_to_mixture, stems_not_clipped, features_cover_stems)
+TRACK_ASSET_NAMES = (
+    "track_audio",
+    "stems",
+    "stem_features",
+    "separation_eval",
+    "transcription_prep",
+)
+CATALOGUE_ASSET_NAMES = ("catalogue", "dataset_report")
+
+
+def build_definitions(settings: StemlineSettings | None = None) -> dg.Definitions:
+    """Definitions for ``settings`` (default: loaded from the config file and environment)."""
+    settings = settings or StemlineSettings.load()
+    stems = make_stems_asset(settings.model)
+    track_assets = [track_audio, stems, stem_features, separation_eval, transcription_prep]
+    process_tracks = dg.define_asset_job(
+        "process_tracks",
+        selection=dg.AssetSelection.assets(*TRACK_ASSET_NAMES),
+        partitions_def=tracks_partitions,
+        description="Everything for one track: decode, separate, features, evaluation, exports.",
+    )
+    refresh_catalogue = dg.define_asset_job(
+        "refresh_catalogue",
+        selection=dg.AssetSelection.assets(*CATALOGUE_ASSET_NAMES),
+        description="Rewrite catalogue.duckdb and the dataset report.",
+    )
+    return dg.Definitions(
+        assets=[*track_assets, catalogue, dataset_report],
+        asset_checks=[*TRACK_CHECKS, catalogue_matches_parquet],
+        jobs=[process_tracks, refresh_catalogue],
+        sensors=[make_folder_sensor(process_tracks, stems_code_version(settings.model))],
+        resources={"settings": settings, "engine": SeparationEngine(model=settings.model)},
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,133 @@
+"""Run the pipeline without the UI: ``stemline run AUDIO_DIR`` and ``stemline demo``.
+
+The same assets, checks and storage as the UI, executed in this process through Dagster's
+``materialize`` against the instance in ``DAGSTER_HOME`` (default ``<storage_root>/.dagster``),
+so runs show up in ``stemline ui`` afterwards. Tracks are processed one partition at a time in
+one process, so the separation model loads once for the whole folder. Only tracks whose final
+outputs are missing or whose stems came from another model or checkpoint are processed; the
+rest are skipped.
+"""
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from assets.engine import stems_code_version
+from assets.partitions import TRACKS
+from assets.settings import StemlineSettings
+from catalogue.inventory import read_inventory, scan
+from catalogue.layout import write_parquet
+
+from .definitions import CATALOGUE_ASSET_NAMES, TRACK_ASSET_NAMES, build_definitions
+
+log = logging.getLogger(__name__)
+
+DAGSTER_YAML = """\
+# Written by stemline. Pools cap concurrent heavy steps across runs: `separation` (the model;
+# raise it to the number of GPUs with `dagster instance concurrency set separation N`) and
+# `catalogue` (one writer).
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+def ensure_dagster_home(settings: StemlineSettings) -> Path:
+    """Point ``DAGSTER_HOME`` at a persistent instance folder with stemline's pool limits."""
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.layout.root / ".dagster").absolute()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+@dataclass
+class RunSummary:
+    """What ``run_folder`` did."""
+
+    processed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def needs_processing(settings: StemlineSettings, track_id: str, code_version: str) -> bool:
+    """Whether a track lacks final outputs or has stems from another model/checkpoint."""
+    layout = settings.layout
+    stems = layout.stems_table(settings.model_name, track_id)
+    if (
+        not stems.is_file()
+        or not (
+            layout.transcription_dir(settings.model_name, track_id) / "manifest.parquet"
+        ).is_file()
+    ):
+        return True
+    versions = set(pl.read_parquet(stems, columns=["code_version"])["code_version"])
+    return versions != {code_version}
+
+
+def _error_of(settings: StemlineSettings, track_id: str) -> str:
+    path = settings.layout.track(track_id)
+    if path.is_file():
+        row = pl.read_parquet(path).row(0, named=True)
+        if row["error"]:
+            return row["error"]
+    return "failed (see the run's logs in `stemline ui`)"
+
+
+def run_folder(
+    settings: StemlineSettings,
+    progress=None,
+    instance: dg.DagsterInstance | None = None,
+) -> RunSummary:
+    """Scan ``settings.audio_roots`` and materialise every track that needs it, then the
+    catalogue and the dataset report. ``progress(done, total, track_id)`` is called per track."""
+    layout = settings.layout
+    defs = build_definitions(settings)
+    code_version = stems_code_version(settings.model)
+    result = scan([Path(r) for r in settings.audio_roots], read_inventory(layout.inventory))
+    write_parquet(result.inventory, layout.inventory)
+    tracks = result.present_tracks()["track_id"].to_list()
+    summary = RunSummary()
+    own_instance = instance is None
+    if own_instance:
+        ensure_dagster_home(settings)
+        instance = dg.DagsterInstance.get()
+    try:
+        existing = set(instance.get_dynamic_partitions(TRACKS))
+        new = [t for t in tracks if t not in existing]
+        if new:
+            instance.add_dynamic_partitions(TRACKS, new)
+        todo = [t for t in tracks if needs_processing(settings, t, code_version)]
+        summary.skipped = [t for t in tracks if t not in todo]
+        job = defs.resolve_job_def("process_tracks")
+        for i, track_id in enumerate(todo):
+            res = job.execute_in_process(
+                partition_key=track_id,
+                instance=instance,
+                raise_on_error=False,
+                tags={"stemline/source": "stemline run"},
+            )
+            if res.success:
+                summary.processed.append(track_id)
+            else:
+                summary.failed[track_id] = _error_of(settings, track_id)
+            if progress is not None:
+                progress(i + 1, len(todo), track_id)
+        defs.resolve_job_def("refresh_catalogue").execute_in_process(
+            instance=instance, raise_on_error=True
+        )
+    finally:
+        if own_instance:
+            instance.dispose()
+    return summary
+
+
+__all__ = ["CATALOGUE_ASSET_NAMES", "TRACK_ASSET_NAMES", "RunSummary", "run_folder"]
