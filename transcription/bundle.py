@@ -159,21 +159,20 @@ def write_transcription_bundle(
     names = bundle_file_names(stem, target_rate)
     paths = {kind: out_dir / name for kind, name in names.items()}
 
+    # build everything that can reject the input before the first file is written
+    document = jams_document(
+        track_id=track_id,
+        stem=stem,
+        model=model,
+        duration_s=duration_s,
+        notes=table,
+        pitch=pitch,
+        onsets=onsets,
+    )
     n_samples = write_mono_flac(paths["audio"], audio, sample_rate, target_rate)
     write_note_table(paths["notes"], table)
     write_midi(paths["midi"], table, stem=stem, track_name=f"{track_id} {stem} ({model})")
-    write_jams(
-        paths["jams"],
-        jams_document(
-            track_id=track_id,
-            stem=stem,
-            model=model,
-            duration_s=duration_s,
-            notes=table,
-            pitch=pitch,
-            onsets=onsets,
-        ),
-    )
+    write_jams(paths["jams"], document)
     has_notes = table.height > 0
     voiced = int(pitch["voiced"].cast(pl.Int64).sum()) if pitch.height else 0
     return TranscriptionBundle(

@@ -104,3 +104,21 @@ def test_unsafe_names_rejected(tmp_path, bad):
     feats = extract_stem_features(np.zeros(SR // 2, np.float32), SR, "vocals")
     with pytest.raises(ValueError, match="file-name-safe"):
         write(tmp_path, np.zeros(SR // 2, np.float32), feats, stem=bad)
+
+
+def test_bad_tables_rejected_before_any_file(tmp_path):
+    audio = two_note_melody()
+    feats = extract_stem_features(audio, SR, "vocals")
+    with pytest.raises(ValueError, match="pitch table lacks"):
+        write_transcription_bundle(
+            tmp_path / "out",
+            track_id="ab12",
+            stem="vocals",
+            model="4stems",
+            audio=audio,
+            sample_rate=SR,
+            notes=feats.notes,
+            pitch=feats.pitch.drop("voiced"),
+            onsets=feats.onsets,
+        )
+    assert not any((tmp_path / "out").iterdir())
