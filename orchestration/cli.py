@@ -132,7 +132,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
         bar.update(1)
 
     try:
-        summary = run_folder(settings, progress=progress)
+        summary = run_folder(
+            settings, progress=progress, log_level="INFO" if args.verbose else "WARNING"
+        )
     finally:
         bar.close()
     print(

@@ -22,7 +22,7 @@ from assets.settings import StemlineSettings
 from catalogue.inventory import read_inventory, scan
 from catalogue.layout import write_parquet
 
-from .definitions import CATALOGUE_ASSET_NAMES, TRACK_ASSET_NAMES, build_definitions
+from .definitions import build_definitions
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +82,17 @@ def _error_of(settings: StemlineSettings, track_id: str) -> str:
     return "failed (see the run's logs in `stemline ui`)"
 
 
+def _quiet_run_config(log_level: str) -> dict:
+    """Run config that sets the console log level of in-process runs (events still reach the
+    instance, so the UI shows everything)."""
+    return {"loggers": {"console": {"config": {"log_level": log_level}}}}
+
+
 def run_folder(
     settings: StemlineSettings,
     progress=None,
     instance: dg.DagsterInstance | None = None,
+    log_level: str = "WARNING",
 ) -> RunSummary:
     """Scan ``settings.audio_roots`` and materialise every track that needs it, then the
     catalogue and the dataset report. ``progress(done, total, track_id)`` is called per track."""
@@ -110,6 +117,7 @@ def run_folder(
         job = defs.resolve_job_def("process_tracks")
         for i, track_id in enumerate(todo):
             res = job.execute_in_process(
+                run_config=_quiet_run_config(log_level),
                 partition_key=track_id,
                 instance=instance,
                 raise_on_error=False,
@@ -122,12 +130,10 @@ def run_folder(
             if progress is not None:
                 progress(i + 1, len(todo), track_id)
         defs.resolve_job_def("refresh_catalogue").execute_in_process(
-            instance=instance, raise_on_error=True
+            run_config=_quiet_run_config(log_level), instance=instance, raise_on_error=True
         )
     finally:
         if own_instance:
             instance.dispose()
     return summary
 
-
-__all__ = ["CATALOGUE_ASSET_NAMES", "TRACK_ASSET_NAMES", "RunSummary", "run_folder"]
