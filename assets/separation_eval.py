@@ -79,13 +79,13 @@ def annotation_records(
     vocal_f0 = truth.f0.get("vocals")
     pitch = _feature(layout, "pitch", track_id, model, "vocals")
     if vocal_f0 is not None and pitch is not None and truth.metadata.get("has_vocals"):
-        est_f0 = np.where(pitch["voiced"].to_numpy() > 0, pitch["f0_hz"].to_numpy(), 0.0)
-        scores = melody_scores(
-            vocal_f0["time_s"].to_numpy(),
-            vocal_f0["f0_hz"].to_numpy(),
-            pitch["time_s"].to_numpy(),
-            est_f0,
-        )
+        ref_t = vocal_f0["time_s"].to_numpy()
+        if pitch.is_empty():  # a stem judged silent: its melody is all unvoiced
+            est_t, est_f0 = ref_t, np.zeros_like(ref_t)
+        else:
+            est_t = pitch["time_s"].to_numpy()
+            est_f0 = np.where(pitch["voiced"].to_numpy() > 0, pitch["f0_hz"].to_numpy(), 0.0)
+        scores = melody_scores(ref_t, vocal_f0["f0_hz"].to_numpy(), est_t, est_f0)
         records += [
             {
                 "stem": "vocals",

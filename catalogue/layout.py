@@ -40,14 +40,14 @@ class UnsafeNameError(ValueError):
 
 def check_track_id(track_id: str) -> str:
     """Return ``track_id`` if it is a lowercase hex digest, else raise."""
-    if not _TRACK_ID.match(track_id):
+    if not _TRACK_ID.fullmatch(track_id):
         raise UnsafeNameError(f"track id {track_id!r} is not a hex digest")
     return track_id
 
 
 def check_name(name: str) -> str:
     """Return ``name`` if it is a safe single path component (model or stem name)."""
-    if not _SAFE_NAME.match(name) or name in (".", ".."):
+    if not _SAFE_NAME.fullmatch(name) or name in (".", ".."):
         raise UnsafeNameError(f"{name!r} is not a safe name (letters, digits, '_', '-', '.')")
     return name
 

@@ -18,7 +18,6 @@ from assets.checks import (
 )
 from assets.dataset_report import dataset_report
 from assets.engine import SeparationEngine, stems_code_version
-from assets.partitions import tracks_partitions
 from assets.separation_eval import separation_eval
 from assets.settings import StemlineSettings
 from assets.stem_features import stem_features
@@ -47,7 +46,6 @@ def build_definitions(settings: StemlineSettings | None = None) -> dg.Definition
     process_tracks = dg.define_asset_job(
         "process_tracks",
         selection=dg.AssetSelection.assets(*TRACK_ASSET_NAMES),
-        partitions_def=tracks_partitions,
         description="Everything for one track: decode, separate, features, evaluation, exports.",
     )
     refresh_catalogue = dg.define_asset_job(

@@ -136,4 +136,3 @@ def run_folder(
         if own_instance:
             instance.dispose()
     return summary
-
