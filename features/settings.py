@@ -61,6 +61,9 @@ class StemProfile:
         Shortest note kept, seconds.
     note_split_cents : float
         Pitch change (from the running note median) that starts a new note, cents.
+    note_split_at_onsets : bool
+        Also split notes at detected onsets (repeated notes of one pitch). Off for
+        vocals, whose separated stems carry drum bleed that would cut every sung note.
     """
 
     pitch_method: str = "melodia"
@@ -76,6 +79,7 @@ class StemProfile:
     monophonic: bool = False
     note_min_duration_s: float = 0.06
     note_split_cents: float = 60.0
+    note_split_at_onsets: bool = True
 
     def __post_init__(self) -> None:
         if self.pitch_method not in PITCH_METHODS:
@@ -97,6 +101,8 @@ VOCALS = StemProfile(
     voicing_confidence=0.9,
     voicing_gate_db=30.0,
     monophonic=True,
+    note_min_duration_s=0.1,
+    note_split_at_onsets=False,
 )
 BASS = StemProfile(
     pitch_method="yinfft",

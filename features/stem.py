@@ -182,9 +182,8 @@ def extract_stem_features(
     chroma = chroma_matrix(signal, grid, active, settings.chroma_frame_size, settings.tuning_hz)
     key, mode, key_strength = estimate_key(chroma, active, settings.key_profile)
     if profile.monophonic:
-        notes = segment_notes(
-            grid, f0, voiced, rms, profile, onsets["frame"].to_numpy(), settings.tuning_hz
-        )
+        split_frames = onsets["frame"].to_numpy() if profile.note_split_at_onsets else None
+        notes = segment_notes(grid, f0, voiced, rms, profile, split_frames, settings.tuning_hz)
     else:
         notes = empty_notes()
     voiced_midi = hz_to_midi(f0[voiced], settings.tuning_hz)

@@ -123,8 +123,8 @@ def test_ui_api_shows_the_graph_and_runs_a_partition(webserver):
     deadline = time.monotonic() + 300
     status = None
     while time.monotonic() < deadline:
-        status = graphql(url, "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }",
-                         {"id": run_id})["runOrError"]["status"]  # fmt: skip
+        query = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+        status = graphql(url, query, {"id": run_id})["runOrError"]["status"]
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
             break
         time.sleep(2)
