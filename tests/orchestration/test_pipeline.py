@@ -7,6 +7,7 @@ import shutil
 import dagster as dg
 import polars as pl
 import pytest
+import soundfile as sf
 
 from catalogue.query import run_query
 from demodata import write_demo_songs
@@ -67,6 +68,16 @@ def test_full_run_then_incremental_rerun(songs, make_settings, instance, tmp_pat
         evaluation = record.event.dagster_event.event_specific_data
         assert evaluation.passed, (check_key, evaluation.metadata)
 
+    # Every README example query runs on the catalogue.
+    from catalogue.examples import EXAMPLES
+
+    for title, sql in EXAMPLES:
+        run_query(root, sql)  # raises on any SQL error
+    silent = run_query(root, EXAMPLES[1][1])
+    instrumental = [s.name for s in audio.iterdir() if not (s / "vocals.wav").exists()
+                    or not any(sf.read(s / "vocals.wav")[0].ravel())]
+    assert len(silent) == len(instrumental)
+
     # Nothing changed: nothing is processed again.
     again = run_folder(settings, instance=instance)
     assert again.processed == [] and len(again.skipped) == 2
@@ -103,3 +114,13 @@ def test_changing_the_model_marks_stems_stale(songs, make_settings, instance, tm
     assert changed.get_status(dg.AssetKey("stems"), key) == StaleStatus.STALE
     causes = changed.get_stale_root_causes(dg.AssetKey("stems"), key)
     assert any("code version" in cause.reason for cause in causes)
+
+
+def test_readme_lists_every_example_query():
+    from pathlib import Path
+
+    from catalogue.examples import EXAMPLES
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for title, sql in EXAMPLES:
+        assert sql in readme, title
