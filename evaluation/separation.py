@@ -6,9 +6,11 @@ Two metrics, both in dB, higher is better:
     The "global" SDR of the Music Demixing / Sound Demixing challenges (MDX 2021,
     SDX 2023): ``10 log10((sum ref^2 + eps) / (sum (ref - est)^2 + eps))`` over all
     samples and channels, ``eps = 1e-7``. No filtering, no windowing: a pure
-    signal-to-error ratio. A silent reference (an instrumental song's vocals) scores
-    high only if the estimate is silent too.
-``bss_eval_v4`` (optional; slow, roughly 1x real time per stem)
+    signal-to-error ratio. A silent reference (an instrumental song's vocals) gives
+    0 dB for a silent estimate and a large negative value for any leakage, so leave such
+    stems out of averages.
+``bss_eval_v4`` (optional; slow: 7.9 s for a 26 s two-stem demo track, where
+    ``global_sdr`` takes milliseconds; the cost grows with the number of stems)
     BSSEval v4 image metrics as museval reports them and as the Spleeter paper used:
     SDR, SIR, SAR and ISR per 1 s window (no overlap, time-invariant 512-tap distortion
     filters), median over windows ignoring NaN windows (silent references). Needs the

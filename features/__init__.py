@@ -14,7 +14,7 @@ from features.chroma import CHROMA_PITCH_CLASSES, validate_chroma
 from features.grid import ANALYSIS_SAMPLE_RATE, HOP_SIZE, FrameGrid
 from features.notes import validate_notes
 from features.onsets import validate_onsets
-from features.parallel import extract_track_features
+from features.parallel import extract_track_features, feature_process_pool
 from features.pitch import validate_pitch
 from features.settings import DEFAULT_PROFILES, FeatureSettings, StemProfile
 from features.stem import StemFeatures, extract_stem_features
@@ -33,6 +33,7 @@ __all__ = [
     "StemProfile",
     "extract_stem_features",
     "extract_track_features",
+    "feature_process_pool",
     "validate_chroma",
     "validate_notes",
     "validate_onsets",
