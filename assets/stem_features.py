@@ -1,16 +1,29 @@
 """``stem_features``: pitch, onsets, chroma, notes and a summary for every stem of a track."""
 
+import atexit
+import functools
+from concurrent.futures import ProcessPoolExecutor
+
 import dagster as dg
 import polars as pl
 import soundfile as sf
 
 from catalogue.layout import FEATURE_KINDS, write_parquet
 from features import extract_track_features
+from features.parallel import feature_process_pool
 from reporting import metrics_table_markdown
 
 from .partitions import tracks_partitions
 from .records import record_run, stem_rows
 from .settings import StemlineSettings
+
+
+@functools.cache
+def _pool() -> ProcessPoolExecutor:
+    """One feature worker pool per process, reused across tracks (a worker costs ~1 s)."""
+    pool = feature_process_pool(warm=False)
+    atexit.register(pool.shutdown, cancel_futures=True)
+    return pool
 
 
 @dg.asset(
@@ -33,7 +46,7 @@ def stem_features(
     for row in stems:
         data, rate = sf.read(row["path"], dtype="float32", always_2d=True)
         audio[row["stem"]] = data
-    feats = extract_track_features(audio, rate)
+    feats = extract_track_features(audio, rate, executor=_pool())
     counts: dict[str, int] = dict.fromkeys(FEATURE_KINDS, 0)
     summaries = []
     for stem, feat in feats.items():
