@@ -1,23 +1,8 @@
-"""The stemline catalogue: storage layout, input inventory and DuckDB views over Parquet.
+"""The stemline catalogue: storage layout, atomic writes, input inventory, and DuckDB views over
+Parquet with a read-only query path.
 
-No Dagster here; the assets call these functions. See :mod:`catalogue.schema` for the tables
-and their units, :mod:`catalogue.layout` for where files go, :mod:`catalogue.query` for the
-read-only SQL path.
+No Dagster here; the assets call these modules. See :mod:`catalogue.schema` for the tables and
+their units, :mod:`catalogue.layout` for where files go, :mod:`catalogue.query` for SQL. The
+package imports nothing eagerly, so light users (the transcription exports use
+:mod:`catalogue.atomic`) do not pay for DuckDB or the feature schemas.
 """
-
-from .inventory import read_inventory, scan
-from .layout import StorageLayout, model_slug, write_parquet
-from .query import QueryRefused, connect, row_counts, run_query, write_catalogue_file
-
-__all__ = [
-    "QueryRefused",
-    "StorageLayout",
-    "connect",
-    "model_slug",
-    "read_inventory",
-    "row_counts",
-    "run_query",
-    "scan",
-    "write_catalogue_file",
-    "write_parquet",
-]

@@ -21,10 +21,12 @@ Inventory columns: ``path`` (absolute), ``root``, ``role`` (``track`` / ``refere
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import time
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,6 +181,7 @@ def scan(
         Timestamp for ``first_seen``/``last_seen`` (UTC now by default).
     """
     now = now or datetime.now(UTC)
+    roots = [Path(r) for r in roots]
     previous = previous if previous is not None else empty_inventory()
     known = {row["path"]: row for row in previous.iter_rows(named=True)}
     entries = walk(roots)
@@ -230,9 +233,13 @@ def scan(
                 "last_seen": now,
             }
         )
+    scanned = {str(Path(r).absolute()) for r in roots}
     for path, old in known.items():
-        if path not in seen:
-            rows.append({**old, "status": "removed"})
+        if path in seen:
+            continue
+        # Entries under roots not scanned this time are carried over as they were.
+        gone = old["root"] in scanned and old["status"] != "removed"
+        rows.append({**old, "status": "removed"} if gone else old)
     inventory = pl.DataFrame(rows, schema=INVENTORY_SCHEMA) if rows else empty_inventory()
     return ScanResult(inventory.sort("path"), hashed, pending)
 
@@ -246,3 +253,26 @@ def _within_budget(done: int, max_hashes: int | None, started: float, budget: fl
 def read_inventory(path: Path) -> pl.DataFrame:
     """The stored inventory, or an empty one."""
     return pl.read_parquet(path) if path.is_file() else empty_inventory()
+
+
+@contextmanager
+def inventory_lock(path: Path):
+    """Hold an exclusive lock for a read-scan-write of the inventory at ``path``, so two
+    scanners (the sensor and ``stemline run``, or two runs) never lose each other's entries."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def update_inventory(path: Path, roots: Iterable[Path], **budget) -> ScanResult:
+    """Scan ``roots`` against the stored inventory and store the result, under the lock."""
+    from .layout import write_parquet
+
+    with inventory_lock(path):
+        result = scan(roots, read_inventory(path), **budget)
+        write_parquet(result.inventory, path)
+    return result

@@ -19,15 +19,14 @@ file is written under a temporary name in its destination folder and renamed int
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+
+from .atomic import atomic_path
 
 FEATURE_KINDS = ("pitch", "onsets", "chroma", "notes", "summary")
 _TRACK_ID = re.compile(r"^[0-9a-f]{8,64}$")
@@ -58,18 +57,6 @@ def model_slug(params: str) -> str:
     text = params.removeprefix("spleeter:")
     text = Path(text).stem if text.endswith(".json") else text
     return check_name(re.sub(r"[^A-Za-z0-9_.-]", "_", text))
-
-
-@contextmanager
-def atomic_path(dest: Path):
-    """Yield a temporary path beside ``dest``; rename it onto ``dest`` if the block succeeds."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_parquet(frame: pl.DataFrame, dest: Path) -> Path:

@@ -19,8 +19,7 @@ import polars as pl
 from assets.engine import stems_code_version
 from assets.partitions import TRACKS
 from assets.settings import StemlineSettings
-from catalogue.inventory import read_inventory, scan
-from catalogue.layout import write_parquet
+from catalogue.inventory import update_inventory
 
 from .definitions import build_definitions
 
@@ -99,8 +98,7 @@ def run_folder(
     layout = settings.layout
     defs = build_definitions(settings)
     code_version = stems_code_version(settings.model)
-    result = scan([Path(r) for r in settings.audio_roots], read_inventory(layout.inventory))
-    write_parquet(result.inventory, layout.inventory)
+    result = update_inventory(layout.inventory, [Path(r) for r in settings.audio_roots])
     tracks = result.present_tracks()["track_id"].to_list()
     summary = RunSummary()
     own_instance = instance is None

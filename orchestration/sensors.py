@@ -17,8 +17,7 @@ import polars as pl
 
 from assets.partitions import TRACKS
 from assets.settings import StemlineSettings
-from catalogue.inventory import read_inventory, scan
-from catalogue.layout import write_parquet
+from catalogue.inventory import update_inventory
 
 TICK_BUDGET_S = 20.0
 
@@ -60,15 +59,12 @@ def make_folder_sensor(job, code_version: str) -> dg.SensorDefinition:
     )
     def audio_folder_sensor(context: dg.SensorEvaluationContext, settings: StemlineSettings):
         """Scan the audio roots; add partitions and request runs for new or changed tracks."""
-        layout = settings.layout
-        previous = read_inventory(layout.inventory)
-        result = scan(
+        result = update_inventory(
+            settings.layout.inventory,
             [Path(r) for r in settings.audio_roots],
-            previous,
             max_hashes=settings.hashes_per_tick,
             time_budget_s=TICK_BUDGET_S,
         )
-        write_parquet(result.inventory, layout.inventory)  # also records last_seen
         existing = set(context.instance.get_dynamic_partitions(TRACKS))
         new_ids, requests = new_track_requests(result.inventory, existing, code_version)
         cursor = json.dumps(

@@ -3,7 +3,8 @@
 File names come from Spleeter's ``filename_format`` keys: ``{filename}`` (the input's base name
 without extension), ``{foldername}`` (its parent folder's name), ``{instrument}`` and
 ``{codec}``. Each stem is written to a hidden temporary file beside its destination and renamed
-into place only when complete, so an interrupted or failed separation leaves no partial file.
+into place only when complete, so an interrupted or failed separation leaves no partial file
+(a killed process leaves its ``.part`` file, which the next writer of that stem removes).
 
 Codecs are what libsndfile writes: ``wav`` (16-bit PCM, as Spleeter), ``flac`` (16-bit),
 ``ogg`` (Vorbis) and ``mp3`` (MPEG layer III). For lossy codecs the bitrate (``"128k"``) is
@@ -18,12 +19,13 @@ from __future__ import annotations
 import os
 import re
 import string
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from catalogue.atomic import sweep_leftovers, temporary_name
 
 CODECS = {
     "wav": ("WAV", "PCM_16"),
@@ -34,6 +36,7 @@ CODECS = {
 FORMAT_KEYS = {"filename", "foldername", "instrument", "codec"}
 DEFAULT_FILENAME_FORMAT = "{filename}/{instrument}.{codec}"
 MP3_KBPS_RANGE = (32, 320)
+PART_SUFFIX = ".part"
 
 
 class OutputError(ValueError):
@@ -117,7 +120,8 @@ class StemWriter:
     def __post_init__(self) -> None:
         fmt, subtype = CODECS[self.codec]
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.part")
+        sweep_leftovers(self.path, PART_SUFFIX)  # what a killed earlier writer left
+        self._tmp = temporary_name(self.path, PART_SUFFIX)
         kwargs: dict = {}
         if self.codec in ("mp3", "ogg") and self.bitrate_kbps is not None:
             kwargs["compression_level"] = _compression_level(self.bitrate_kbps)

@@ -92,3 +92,15 @@ def test_hashing_budget_leaves_the_rest_pending(tmp_path):
     third = scan([tmp_path], second.inventory, max_hashes=4)
     assert (second.pending, third.pending) == (2, 0)
     assert third.present_tracks().height == 10
+
+
+def test_scanning_one_root_keeps_the_other_roots_entries(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    tone(a / "x.wav")
+    tone(b / "y.wav", freq=330)
+    both = scan([a, b])
+    only_a = scan([a], both.inventory)
+    by_path = rows(only_a)
+    assert by_path[str(b / "y.wav")]["status"] == "present"  # not scanned, not removed
+    (a / "x.wav").unlink()
+    assert rows(scan([a], only_a.inventory))[str(a / "x.wav")]["status"] == "removed"

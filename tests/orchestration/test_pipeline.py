@@ -71,7 +71,7 @@ def test_full_run_then_incremental_rerun(songs, make_settings, instance, tmp_pat
     # Every README example query runs on the catalogue.
     from catalogue.examples import EXAMPLES
 
-    for title, sql in EXAMPLES:
+    for _title, sql in EXAMPLES:
         run_query(root, sql)  # raises on any SQL error
     silent = run_query(root, EXAMPLES[1][1])
     instrumental = [s.name for s in audio.iterdir() if not (s / "vocals.wav").exists()

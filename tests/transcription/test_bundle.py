@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 import soundfile as sf
 
+from catalogue.atomic import TEMP_SUFFIX
 from features import extract_stem_features
 from transcription import bundle_file_names, write_transcription_bundle
-from transcription.atomic_file import TEMP_SUFFIX
 
 SR = 44100
 

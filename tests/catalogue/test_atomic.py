@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from transcription.atomic_file import TEMP_SUFFIX, atomic_path, atomic_write_bytes
+from catalogue.atomic import TEMP_SUFFIX, atomic_path, atomic_write_bytes
 
 
 def test_replaces_target_and_leaves_no_temp(tmp_path):
@@ -30,3 +30,19 @@ def test_failure_before_writing_creates_nothing(tmp_path):
     with pytest.raises(ValueError), atomic_path(tmp_path / "never.bin"):
         raise ValueError
     assert list(tmp_path.iterdir()) == []
+
+
+def test_leftovers_of_dead_writers_are_swept_but_live_ones_kept(tmp_path):
+    import subprocess
+
+    from catalogue.atomic import sweep_leftovers, temporary_name
+
+    target = tmp_path / "table.parquet"
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = target.with_name(f".{target.name}.{dead.pid}.abcd1234.tmp")
+    stale.write_bytes(b"half")
+    mine = temporary_name(target)
+    mine.write_bytes(b"in progress")
+    assert sweep_leftovers(target) == [stale]
+    assert mine.exists() and not stale.exists()
