@@ -6,8 +6,25 @@ import dagster as dg
 import polars as pl
 
 from catalogue.inventory import read_inventory
-from catalogue.layout import StorageLayout, write_parquet
+from catalogue.layout import StorageLayout, UnsafeNameError, check_track_id, write_parquet
 from catalogue.schema import RUN_SCHEMA
+
+#: Retries for failures that may pass (a model download, a flaky network file system); bad
+#: audio raises ``Failure(allow_retries=False)`` and is never retried.
+TRANSIENT_RETRIES = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def permanent_failure(message: str) -> dg.Failure:
+    """A failure that retrying cannot fix (bad input, missing upstream output)."""
+    return dg.Failure(description=message, allow_retries=False)
+
+
+def partition_track_id(context) -> str:
+    """The partition key, checked to be a track id (so it can never form a path elsewhere)."""
+    try:
+        return check_track_id(context.partition_key)
+    except UnsafeNameError as exc:
+        raise permanent_failure(f"partition {context.partition_key!r}: {exc}") from exc
 
 
 def record_run(context: dg.AssetExecutionContext, layout: StorageLayout, asset: str) -> None:
@@ -26,12 +43,10 @@ def track_record(layout: StorageLayout, track_id: str) -> dict:
     """The track's decode record; fails the step if the track is missing or unusable."""
     path = layout.track(track_id)
     if not path.is_file():
-        raise dg.Failure(f"track {track_id} has no record yet; materialise track_audio first")
+        raise permanent_failure(f"track {track_id} has no record; materialise track_audio first")
     row = pl.read_parquet(path).row(0, named=True)
     if row["status"] != "ok":
-        raise dg.Failure(
-            f"track {track_id} ({row['path']}) is unusable: {row['error']}", allow_retries=False
-        )
+        raise permanent_failure(f"track {track_id} ({row['path']}) is unusable: {row['error']}")
     return row
 
 
@@ -39,7 +54,7 @@ def stem_rows(layout: StorageLayout, model: str, track_id: str) -> list[dict]:
     """Per-stem records written by the stems asset."""
     path = layout.stems_table(model, track_id)
     if not path.is_file():
-        raise dg.Failure(f"track {track_id} has no {model} stems yet; materialise stems first")
+        raise permanent_failure(f"track {track_id} has no {model} stems; materialise stems first")
     return pl.read_parquet(path).to_dicts()
 
 

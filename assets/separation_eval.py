@@ -22,7 +22,7 @@ from demodata.annotations import load_annotations
 from evaluation import global_sdr, melody_scores, note_scores, onset_scores
 
 from .partitions import tracks_partitions
-from .records import record_run, references, stem_rows, track_record
+from .records import partition_track_id, record_run, references, stem_rows, track_record
 from .settings import StemlineSettings
 
 MELODY_METRICS = (
@@ -143,7 +143,7 @@ def separation_eval(
     """Global SDR of each stem against reference stems, and feature accuracy against
     annotations, where the track has them; one long-format row per metric."""
     layout = settings.layout
-    track_id = context.partition_key
+    track_id = partition_track_id(context)
     model = settings.model_name
     track = track_record(layout, track_id)
     rows = stem_rows(layout, model, track_id)

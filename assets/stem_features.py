@@ -14,7 +14,7 @@ from features.parallel import feature_process_pool
 from reporting import metrics_table_markdown
 
 from .partitions import tracks_partitions
-from .records import record_run, stem_rows
+from .records import partition_track_id, record_run, stem_rows
 from .settings import StemlineSettings
 
 
@@ -39,7 +39,7 @@ def stem_features(
     """Compute essentia features for every stem of the track (stems in parallel processes) on
     the shared 100 frames/s grid, and write one Parquet file per feature kind and stem."""
     layout = settings.layout
-    track_id = context.partition_key
+    track_id = partition_track_id(context)
     model = settings.model_name
     stems = stem_rows(layout, model, track_id)
     audio, rate = {}, None

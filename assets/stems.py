@@ -10,10 +10,17 @@ import soundfile as sf
 
 from catalogue.layout import write_parquet
 from catalogue.schema import STEM_SCHEMA
+from separation.audio import AudioError
 
 from .engine import SeparationEngine, stems_code_version
 from .partitions import tracks_partitions
-from .records import record_run, track_record
+from .records import (
+    TRANSIENT_RETRIES,
+    partition_track_id,
+    permanent_failure,
+    record_run,
+    track_record,
+)
 from .settings import StemlineSettings
 
 
@@ -43,6 +50,7 @@ def make_stems_asset(model: str, mwf: bool = False, overlap: bool = False) -> dg
         kinds={"tensorflow", "flac"},
         pool="separation",
         code_version=code_version,
+        retry_policy=TRANSIENT_RETRIES,
     )
     def stems(
         context: dg.AssetExecutionContext, settings: StemlineSettings, engine: SeparationEngine
@@ -50,13 +58,19 @@ def make_stems_asset(model: str, mwf: bool = False, overlap: bool = False) -> dg
         """Separate the track into stems with the configured Spleeter model (TensorFlow, on the
         GPU when present). Stems are written at the input's rate, one file each, atomically."""
         layout = settings.layout
-        track_id = context.partition_key
+        track_id = partition_track_id(context)
         track = track_record(layout, track_id)
         separator = engine.separator()
         out_dir = layout.stems_dir(settings.model_name, track_id)
-        result = separator.separate_to_file(
-            track["path"], out_dir, filename_format="{instrument}.{codec}", codec=settings.codec
-        )
+        try:
+            result = separator.separate_to_file(
+                track["path"],
+                out_dir,
+                filename_format="{instrument}.{codec}",
+                codec=settings.codec,
+            )
+        except AudioError as exc:  # the file itself is bad: retrying cannot help
+            raise permanent_failure(str(exc)) from exc
         now = datetime.now(UTC)
         rows = []
         for stem, path in result.stems.items():

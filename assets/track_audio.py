@@ -12,7 +12,7 @@ from catalogue.schema import TRACK_SCHEMA
 from separation.audio import AudioError, probe, read_blocks
 
 from .partitions import tracks_partitions
-from .records import record_run
+from .records import TRANSIENT_RETRIES, partition_track_id, permanent_failure, record_run
 from .settings import StemlineSettings
 
 MAX_SAMPLE_RATE = 384_000
@@ -63,6 +63,7 @@ def _write(layout: StorageLayout, row: dict) -> None:
     group_name="tracks",
     kinds={"python", "parquet"},
     code_version="1",
+    retry_policy=TRANSIENT_RETRIES,
 )
 def track_audio(
     context: dg.AssetExecutionContext, settings: StemlineSettings
@@ -71,12 +72,12 @@ def track_audio(
     duration, rate, channels and level. A bad file is recorded with status ``error`` and the
     reason, and this partition fails; other tracks are unaffected."""
     layout = settings.layout
-    track_id = context.partition_key
+    track_id = partition_track_id(context)
     inv = read_inventory(layout.inventory)
     rows = inv.filter((pl.col("track_id") == track_id) & (pl.col("role") == "track"))
     present = rows.filter(pl.col("status") != "removed").sort("path")
     if present.is_empty():
-        raise dg.Failure(
+        raise permanent_failure(
             f"track {track_id} is not in the inventory (or all its files were removed)"
         )
     entry = present.row(0, named=True)
@@ -95,7 +96,7 @@ def track_audio(
         _write(layout, {**base, "status": "error", "error": str(exc)})
         record_run(context, layout, "track_audio")
         context.log.error(str(exc))
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        raise permanent_failure(str(exc)) from exc
     _write(layout, {**base, **meta, "status": "ok"})
     record_run(context, layout, "track_audio")
     context.log.info(f"{entry['path']}: {meta['duration_s']:.1f} s, {meta['sample_rate']} Hz")

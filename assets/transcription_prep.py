@@ -15,7 +15,7 @@ from features import FeatureSettings
 from transcription import write_manifest, write_transcription_bundle
 
 from .partitions import tracks_partitions
-from .records import record_run, stem_rows
+from .records import partition_track_id, record_run, stem_rows
 from .settings import StemlineSettings
 
 
@@ -32,7 +32,7 @@ def transcription_prep(
     """Write MIDI, note tables, resampled mono audio and JAMS for the monophonic stems, plus a
     manifest for transcription training pipelines."""
     layout = settings.layout
-    track_id = context.partition_key
+    track_id = partition_track_id(context)
     model = settings.model_name
     profiles = FeatureSettings()
     out_dir = layout.transcription_dir(model, track_id)

@@ -215,7 +215,7 @@ def _emit(frame, fmt: str, output: Path | None) -> int:
     if output is not None:
         output.write_text(text)
     else:
-        print(text)
+        print(text, end="" if text.endswith("\n") else "\n")
     return 0
 
 

@@ -10,6 +10,7 @@ rest are skipped.
 
 import logging
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +82,40 @@ def _error_of(settings: StemlineSettings, track_id: str) -> str:
     return "failed (see the run's logs in `stemline ui`)"
 
 
+HOST_TAG, PID_TAG = "stemline/host", "stemline/pid"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_crashed_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Fail the runs a killed ``stemline run`` left "started" on this host and free their pool
+    slots; without this, a crashed run would hold the ``separation`` slot forever."""
+    host = socket.gethostname()
+    stuck = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+            tags={HOST_TAG: host},
+        )
+    )
+    recovered = []
+    for run in stuck:
+        pid = int(run.tags.get(PID_TAG, "0"))
+        if pid and pid != os.getpid() and not _process_alive(pid):
+            instance.report_run_failed(run, f"its process {pid} died (killed or crashed)")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            recovered.append(run.run_id)
+            log.warning("run %s: process %d died; marked failed, pool slots freed", run.run_id, pid)
+    return recovered
+
+
 def _quiet_run_config(log_level: str) -> dict:
     """Run config that sets the console log level of in-process runs (events still reach the
     instance, so the UI shows everything)."""
@@ -105,7 +140,13 @@ def run_folder(
     if own_instance:
         ensure_dagster_home(settings)
         instance = dg.DagsterInstance.get()
+    tags = {
+        "stemline/source": "stemline run",
+        HOST_TAG: socket.gethostname(),
+        PID_TAG: str(os.getpid()),
+    }
     try:
+        recover_crashed_runs(instance)
         existing = set(instance.get_dynamic_partitions(TRACKS))
         new = [t for t in tracks if t not in existing]
         if new:
@@ -119,7 +160,7 @@ def run_folder(
                 partition_key=track_id,
                 instance=instance,
                 raise_on_error=False,
-                tags={"stemline/source": "stemline run"},
+                tags=tags,
             )
             if res.success:
                 summary.processed.append(track_id)
@@ -128,7 +169,10 @@ def run_folder(
             if progress is not None:
                 progress(i + 1, len(todo), track_id)
         defs.resolve_job_def("refresh_catalogue").execute_in_process(
-            run_config=_quiet_run_config(log_level), instance=instance, raise_on_error=True
+            run_config=_quiet_run_config(log_level),
+            instance=instance,
+            raise_on_error=True,
+            tags=tags,
         )
     finally:
         if own_instance:

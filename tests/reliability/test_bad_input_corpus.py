@@ -28,8 +28,11 @@ def processed(tmp_path_factory):
 
 def test_every_file_gets_the_expected_status_and_reason(processed):
     audio, storage, expect, _ = processed
-    tracks = run_query(storage, "SELECT t.track_id, f.path, t.status, t.error FROM files f "
-                                "JOIN tracks t USING (track_id) WHERE f.role = 'track'")
+    tracks = run_query(
+        storage,
+        "SELECT t.track_id, f.path, t.status, t.error FROM files f "
+        "JOIN tracks t USING (track_id) WHERE f.role = 'track'",
+    )
     by_path = {Path(p).relative_to(audio).as_posix(): (s, e) for _, p, s, e in tracks.iter_rows()}
     assert set(by_path) == set(expect)
     for name, (status, fragment) in expect.items():
@@ -52,10 +55,13 @@ def test_only_invalid_partitions_failed_and_the_run_finished(processed):
 
 def test_awkward_inputs_are_handled_as_documented(processed):
     _, storage, _, _ = processed
-    stems = run_query(storage, """
+    stems = run_query(
+        storage,
+        """
         SELECT regexp_extract(t.path, '[^/]+$') AS name, s.stem, s.sample_rate, s.clipped_samples,
                s.duration_s, s.is_silent
-        FROM stems s JOIN tracks t USING (track_id)""")
+        FROM stems s JOIN tracks t USING (track_id)""",
+    )
     rows = {(r["name"], r["stem"]): r for r in stems.iter_rows(named=True)}
     assert rows[("mono_8k.wav", "vocals")]["sample_rate"] == 8000
     assert rows[("hires_96k_24bit.flac", "vocals")]["sample_rate"] == 96000

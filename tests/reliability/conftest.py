@@ -1,0 +1,23 @@
+"""Fixtures for the pipeline tests: settings in temporary folders, a test Dagster instance."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from assets.settings import StemlineSettings
+
+
+@pytest.fixture
+def make_settings(tmp_path):
+    def make(audio, **overrides) -> StemlineSettings:
+        values = {"storage_root": str(tmp_path / "data"), "audio_roots": [str(audio)]}
+        return StemlineSettings(**(values | overrides))
+
+    return make
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as inst:
+        yield inst
