@@ -74,8 +74,11 @@ def test_full_run_then_incremental_rerun(songs, make_settings, instance, tmp_pat
     for _title, sql in EXAMPLES:
         run_query(root, sql)  # raises on any SQL error
     silent = run_query(root, EXAMPLES[1][1])
-    instrumental = [s.name for s in audio.iterdir() if not (s / "vocals.wav").exists()
-                    or not any(sf.read(s / "vocals.wav")[0].ravel())]
+    instrumental = [
+        s.name
+        for s in audio.iterdir()
+        if not (s / "vocals.wav").exists() or not any(sf.read(s / "vocals.wav")[0].ravel())
+    ]
     assert len(silent) == len(instrumental)
 
     # Nothing changed: nothing is processed again.
