@@ -28,13 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from demodata import write_demo_songs  # noqa: E402
+from evaluation import global_sdr  # noqa: E402
 from separation import Separator  # noqa: E402
-
-
-def global_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
-    """10 log10(sum ref^2 / sum (ref - est)^2), the SDR of recent separation challenges."""
-    err = np.sum((reference - estimate) ** 2)
-    return float(10 * np.log10(np.sum(reference**2) / max(err, 1e-20)))
 
 
 def seam_mask(n: int) -> np.ndarray:

@@ -24,7 +24,8 @@ def temporary_name(target: Path, suffix: str = TEMP_SUFFIX) -> Path:
     return target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{suffix}")
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -42,7 +43,7 @@ def sweep_leftovers(target: Path, suffix: str = TEMP_SUFFIX) -> list[Path]:
         return removed
     for entry in target.parent.iterdir():
         m = pattern.match(entry.name)
-        if m and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
+        if m and int(m.group(1)) != os.getpid() and not process_alive(int(m.group(1))):
             entry.unlink(missing_ok=True)
             removed.append(entry)
     return removed

@@ -20,6 +20,7 @@ import polars as pl
 from assets.engine import stems_code_version
 from assets.partitions import TRACKS
 from assets.settings import StemlineSettings
+from catalogue.atomic import process_alive
 from catalogue.inventory import update_inventory
 
 from .definitions import build_definitions
@@ -85,16 +86,6 @@ def _error_of(settings: StemlineSettings, track_id: str) -> str:
 HOST_TAG, PID_TAG = "stemline/host", "stemline/pid"
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def recover_crashed_runs(instance: dg.DagsterInstance) -> list[str]:
     """Fail the runs a killed ``stemline run`` left "started" on this host and free their pool
     slots; without this, a crashed run would hold the ``separation`` slot forever."""
@@ -108,7 +99,7 @@ def recover_crashed_runs(instance: dg.DagsterInstance) -> list[str]:
     recovered = []
     for run in stuck:
         pid = int(run.tags.get(PID_TAG, "0"))
-        if pid and pid != os.getpid() and not _process_alive(pid):
+        if pid and pid != os.getpid() and not process_alive(pid):
             instance.report_run_failed(run, f"its process {pid} died (killed or crashed)")
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
             recovered.append(run.run_id)

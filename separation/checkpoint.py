@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .provider import sha256_file
+
 if TYPE_CHECKING:
     import keras
 
@@ -169,14 +171,6 @@ def _cache_key(cfg: ModelConfig, checkpoint_sha256: str) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def load_converted(
     cfg: ModelConfig, prefix: Path, checkpoint_sha256: str, cache_dir: Path | None
 ) -> ConvertedWeights:
@@ -192,7 +186,7 @@ def load_converted(
         digest_file = cache_dir / f"{key}.sha256"
         if npz.is_file() and digest_file.is_file():
             recorded = digest_file.read_text().strip()
-            if recorded == _file_sha256(npz):
+            if recorded == sha256_file(npz):
                 with np.load(npz) as data:
                     weights = {k: data[k] for k in data.files}
                 return ConvertedWeights(weights, checkpoint_sha256)
@@ -207,7 +201,7 @@ def _write_cache(cache_dir: Path, key: str, weights: dict[str, np.ndarray]) -> N
     tmp = cache_dir / f".{key}.{os.getpid()}.npz.tmp"
     with tmp.open("wb") as fh:
         np.savez(fh, **weights)
-    digest = _file_sha256(tmp)
+    digest = sha256_file(tmp)
     tmp_digest = cache_dir / f".{key}.{os.getpid()}.sha256.tmp"
     tmp_digest.write_text(digest + "\n")
     # The digest goes in place last: a reader only trusts an npz whose digest file matches it.

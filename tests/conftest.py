@@ -1,4 +1,4 @@
-"""Fixtures for the pipeline tests: settings in temporary folders, a test Dagster instance."""
+"""Shared fixtures: stemline settings in temporary folders, a test Dagster instance."""
 
 from __future__ import annotations
 
