@@ -80,3 +80,29 @@ def test_layout_refuses_names_that_would_escape(tmp_path):
             layout.stems_dir(bad, "ab" * 8)
     with pytest.raises(UnsafeNameError):
         layout.track("../../etc/passwd")
+
+
+def test_chroma_view_starts_at_c(tmp_path):
+    import polars as pl
+
+    from catalogue.layout import StorageLayout, write_parquet
+    from catalogue.schema import STORED_TABLES
+
+    schema = next(t for t in STORED_TABLES if t.name == "chroma_frames").schema
+    a_major = [1.0, 0, 0, 0, 0.8, 0, 0, 0.6, 0, 0, 0, 0]  # essentia bins: A first (A, C#, E)
+    row = {
+        "track_id": "ef" * 8,
+        "model": "2stems",
+        "stem": "other",
+        "frame": 0,
+        "time_s": 0.0,
+        "chroma": a_major,
+    }
+    write_parquet(
+        pl.DataFrame([row], schema=schema),
+        StorageLayout(tmp_path).features("chroma", "ef" * 8, "2stems", "other"),
+    )
+    chroma = run_query(tmp_path, "SELECT chroma FROM chroma_frames")["chroma"][0].to_list()
+    names = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+    assert {names[i] for i, v in enumerate(chroma) if v > 0} == {"A", "C#", "E"}
+    assert chroma[9] == 1.0  # A
