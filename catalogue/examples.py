@@ -12,25 +12,25 @@ FROM tracks GROUP BY status ORDER BY status""",
     ),
     (
         "Instrumental tracks (the vocal stem is silent)",
-        """SELECT t.path, s.rms_dbfs AS vocal_rms_dbfs
+        """SELECT t.path, round(s.rms_dbfs::DOUBLE, 1) AS vocal_rms_dbfs
 FROM stem_summaries s JOIN tracks t USING (track_id)
 WHERE s.stem = 'vocals' AND s.is_silent ORDER BY t.path""",
     ),
     (
         "Onset density per stem (onsets per second, median over tracks)",
-        """SELECT model, stem, round(median(onset_rate_hz), 2) AS onsets_per_s, count(*) AS tracks
+        """SELECT model, stem, round(median(onset_rate_hz)::DOUBLE, 2) AS onsets_per_s, count(*) AS tracks
 FROM stem_summaries GROUP BY model, stem ORDER BY model, stem""",
     ),
     (
         "Vocal range per track in semitones (5th to 95th percentile of voiced f0)",
-        """SELECT t.path, round(s.pitch_p95_midi - s.pitch_p05_midi, 1) AS range_semitones,
-       round(s.pitch_median_hz, 1) AS median_hz
+        """SELECT t.path, round((s.pitch_p95_midi - s.pitch_p05_midi)::DOUBLE, 1) AS range_semitones,
+       round(s.pitch_median_hz::DOUBLE, 1) AS median_hz
 FROM stem_summaries s JOIN tracks t USING (track_id)
 WHERE s.stem = 'vocals' AND NOT s.is_silent ORDER BY range_semitones DESC""",
     ),
     (
         "Tracks whose vocal range exceeds two octaves",
-        """SELECT t.path, round(s.pitch_p95_midi - s.pitch_p05_midi, 1) AS range_semitones
+        """SELECT t.path, round((s.pitch_p95_midi - s.pitch_p05_midi)::DOUBLE, 1) AS range_semitones
 FROM stem_summaries s JOIN tracks t USING (track_id)
 WHERE s.stem = 'vocals' AND s.pitch_p95_midi - s.pitch_p05_midi > 24""",
     ),
@@ -56,7 +56,7 @@ FROM notes WHERE stem = 'vocals' GROUP BY pitch_class ORDER BY notes DESC""",
     (
         "Voiced share and median f0 of the vocal stem per track",
         """SELECT track_id, round(avg(voiced), 3) AS voiced_ratio,
-       round(median(f0_hz) FILTER (WHERE voiced = 1), 1) AS median_f0_hz
+       round(median(f0_hz::DOUBLE) FILTER (WHERE voiced = 1), 1) AS median_f0_hz
 FROM pitch_frames WHERE stem = 'vocals' GROUP BY track_id ORDER BY voiced_ratio DESC""",
     ),
     (
