@@ -69,7 +69,8 @@ class ChunkProcessor:
         )
         self._window = tf.signal.hann_window(cfg.frame_length, periodic=True)
         spec = tf.TensorSpec([plan.input_length, cfg.n_channels], tf.float32)
-        self._fn = tf.function(self._process, input_signature=[spec], reduce_retracing=True)
+        self._fn = tf.function(self._process, input_signature=[spec])
+        self._estimates_fn = tf.function(self._estimates_impl, input_signature=[spec])
 
     def __call__(self, chunk: np.ndarray) -> np.ndarray:
         """Separate one chunk ``(input_length, 2)``; returns ``(n_instr, output_length, 2)``."""
@@ -148,23 +149,14 @@ class ChunkProcessor:
         return self._istft(masked)
 
     def _estimates_impl(self, chunk):
-        plan = self.plan
         import tensorflow as tf
 
+        plan = self.plan
         stft = self._stft(chunk)
         mag = tf.abs(stft)[:, : self.cfg.F, :]
         est = self._model_estimates(mag)
         central = stft[plan.context_frames : plan.context_frames + plan.chunk_frames]
         return central, est
-
-    @property
-    def _estimates_fn(self):
-        import tensorflow as tf
-
-        if not hasattr(self, "_est_fn"):
-            spec = tf.TensorSpec([self.plan.input_length, self.cfg.n_channels], tf.float32)
-            self._est_fn = tf.function(self._estimates_impl, input_signature=[spec])
-        return self._est_fn
 
     def inverse(self, stft_sources: np.ndarray) -> np.ndarray:
         """Inverse STFT of source STFTs ``(M, bins, 2, n)`` (complex) → ``(n, out_len, 2)``."""
