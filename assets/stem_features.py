@@ -1,29 +1,16 @@
 """``stem_features``: pitch, onsets, chroma, notes and a summary for every stem of a track."""
 
-import atexit
-import functools
-from concurrent.futures import ProcessPoolExecutor
-
 import dagster as dg
 import polars as pl
 import soundfile as sf
 
 from catalogue.layout import FEATURE_KINDS, write_parquet
 from features import extract_track_features
-from features.parallel import feature_process_pool
 from reporting import metrics_table_markdown
 
 from .partitions import tracks_partitions
 from .records import partition_track_id, record_run, stem_rows
 from .settings import StemlineSettings
-
-
-@functools.cache
-def _pool() -> ProcessPoolExecutor:
-    """One feature worker pool per process, reused across tracks (a worker costs ~1 s)."""
-    pool = feature_process_pool(warm=False)
-    atexit.register(pool.shutdown, cancel_futures=True)
-    return pool
 
 
 @dg.asset(
@@ -46,7 +33,9 @@ def stem_features(
     for row in stems:
         data, rate = sf.read(row["path"], dtype="float32", always_2d=True)
         audio[row["stem"]] = data
-    feats = extract_track_features(audio, rate, executor=_pool())
+    # A pool per step: a process-wide pool shut down at interpreter exit deadlocked inside
+    # Dagster's multiprocess step workers (seen in CI); starting workers costs ~1 s per track.
+    feats = extract_track_features(audio, rate)
     counts: dict[str, int] = dict.fromkeys(FEATURE_KINDS, 0)
     summaries = []
     for stem, feat in feats.items():
