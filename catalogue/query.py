@@ -121,7 +121,7 @@ def row_counts(root: Path) -> dict[str, int]:
     con = connect(root)
     try:
         return {
-            t.name: int(con.execute(f"SELECT count(*) FROM {t.name}").fetchone()[0])
+            t.name: int(con.sql(f"SELECT count(*) FROM {t.name}").fetchall()[0][0])
             for t in STORED_TABLES
         }
     finally:
