@@ -18,12 +18,14 @@ WHERE s.stem = 'vocals' AND s.is_silent ORDER BY t.path""",
     ),
     (
         "Onset density per stem (onsets per second, median over tracks)",
-        """SELECT model, stem, round(median(onset_rate_hz)::DOUBLE, 2) AS onsets_per_s, count(*) AS tracks
+        """SELECT model, stem, round(median(onset_rate_hz)::DOUBLE, 2) AS onsets_per_s,
+       count(*) AS tracks
 FROM stem_summaries GROUP BY model, stem ORDER BY model, stem""",
     ),
     (
         "Vocal range per track in semitones (5th to 95th percentile of voiced f0)",
-        """SELECT t.path, round((s.pitch_p95_midi - s.pitch_p05_midi)::DOUBLE, 1) AS range_semitones,
+        """SELECT t.path,
+       round((s.pitch_p95_midi - s.pitch_p05_midi)::DOUBLE, 1) AS range_semitones,
        round(s.pitch_median_hz::DOUBLE, 1) AS median_hz
 FROM stem_summaries s JOIN tracks t USING (track_id)
 WHERE s.stem = 'vocals' AND NOT s.is_silent ORDER BY range_semitones DESC""",
