@@ -9,6 +9,7 @@ destination removes every such leftover whose process no longer runs on this mac
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import uuid
@@ -76,3 +77,16 @@ def atomic_write_bytes(target: Path, data: bytes) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
     return target
+
+
+@contextmanager
+def exclusive_lock(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``lock_file`` (created if missing) for the block;
+    other processes on this machine wait for it."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -21,17 +21,18 @@ Inventory columns: ``path`` (absolute), ``root``, ``role`` (``track`` / ``refere
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import time
 from collections.abc import Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+
+from .atomic import exclusive_lock
+from .layout import write_parquet
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif"})
 MIXTURE_STEM = "mixture"
@@ -255,24 +256,12 @@ def read_inventory(path: Path) -> pl.DataFrame:
     return pl.read_parquet(path) if path.is_file() else empty_inventory()
 
 
-@contextmanager
-def inventory_lock(path: Path):
-    """Hold an exclusive lock for a read-scan-write of the inventory at ``path``, so two
-    scanners (the sensor and ``stemline run``, or two runs) never lose each other's entries."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def update_inventory(path: Path, roots: Iterable[Path], **budget) -> ScanResult:
     """Scan ``roots`` against the stored inventory and store the result, under the lock."""
-    from .layout import write_parquet
 
-    with inventory_lock(path):
+    # One scanner at a time (the sensor and `stemline run`, or two runs), so none of them
+    # loses the others' entries.
+    with exclusive_lock(path.with_name(path.name + ".lock")):
         result = scan(roots, read_inventory(path), **budget)
         write_parquet(result.inventory, path)
     return result

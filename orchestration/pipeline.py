@@ -20,7 +20,7 @@ import polars as pl
 from assets.engine import stems_code_version
 from assets.partitions import TRACKS
 from assets.settings import StemlineSettings
-from catalogue.atomic import process_alive
+from catalogue.atomic import exclusive_lock, process_alive
 from catalogue.inventory import update_inventory
 
 from .definitions import build_definitions
@@ -129,8 +129,11 @@ def run_folder(
     summary = RunSummary()
     own_instance = instance is None
     if own_instance:
-        ensure_dagster_home(settings)
-        instance = dg.DagsterInstance.get()
+        home = ensure_dagster_home(settings)
+        # Several `stemline run`s starting on a fresh instance would race to create its
+        # SQLite schema (alembic fails with two heads); create it one process at a time.
+        with exclusive_lock(home / ".stemline-instance.lock"):
+            instance = dg.DagsterInstance.get()
     tags = {
         "stemline/source": "stemline run",
         HOST_TAG: socket.gethostname(),
