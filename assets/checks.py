@@ -14,8 +14,8 @@ stems_sum_to_mixture        WARN     the stems add back up to the mixture within
 stems_not_clipped           WARN     no stem sample was clipped when written
 features_cover_stems        ERROR    every stem has a summary of its full duration (±50 ms) and,
                                      unless silent, pitch frames for that duration at 100/s
-catalogue_matches_parquet   ERROR    every catalogue view has as many rows as its Parquet files, on a
-                                     stable snapshot (WARN if other runs kept writing throughout)
+catalogue_matches_parquet   ERROR    every catalogue view has as many rows as its Parquet files,
+                                     on a stable snapshot (WARN if other runs kept writing)
 =========================== ======== =========================================================
 """
 

@@ -78,6 +78,16 @@ class TransientFetchError(RuntimeError):
     """A network failure that may succeed when tried again."""
 
 
+def _fetch_error(url: str, exc: OSError) -> Exception:
+    """Classify a network failure: server errors and broken connections are transient (worth
+    a retry); a definite answer such as 404 is not."""
+    if isinstance(exc, urllib.error.HTTPError):
+        if exc.code >= 500 or exc.code == 429:
+            return TransientFetchError(f"{url}: HTTP {exc.code}")
+        return ModelUnavailable(f"{url}: HTTP {exc.code} {exc.reason}")
+    return TransientFetchError(f"{url}: {getattr(exc, 'reason', None) or exc}")
+
+
 def default_model_path() -> Path:
     """Directory holding checkpoints: ``$MODEL_PATH`` or a per-user cache directory."""
     env = os.environ.get("MODEL_PATH")
@@ -290,26 +300,16 @@ class ModelProvider:
                 raise TransientFetchError(
                     f"{url}: connection closed after {received} of {expected_len} bytes"
                 )
-        except urllib.error.HTTPError as exc:
-            if exc.code >= 500 or exc.code == 429:
-                raise TransientFetchError(f"{url}: HTTP {exc.code}") from exc
-            raise ModelUnavailable(f"{url}: HTTP {exc.code} {exc.reason}") from exc
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            raise TransientFetchError(f"{url}: {getattr(exc, 'reason', exc)}") from exc
-        except OSError as exc:  # http.client.IncompleteRead and friends
-            raise TransientFetchError(f"{url}: {exc}") from exc
+        except OSError as exc:  # URLError, HTTPError, timeouts, IncompleteRead, resets
+            raise _fetch_error(url, exc) from exc
         return digest.hexdigest()
 
     def _read_url(self, url: str) -> bytes:
         try:
             with urllib.request.urlopen(url, timeout=self.timeout) as resp:
                 return resp.read()
-        except urllib.error.HTTPError as exc:
-            if exc.code >= 500 or exc.code == 429:
-                raise TransientFetchError(f"{url}: HTTP {exc.code}") from exc
-            raise ModelUnavailable(f"{url}: HTTP {exc.code} {exc.reason}") from exc
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            raise TransientFetchError(f"{url}: {getattr(exc, 'reason', exc)}") from exc
+        except OSError as exc:
+            raise _fetch_error(url, exc) from exc
 
     def _with_retries(self, action, what: str):
         for attempt in range(1, self.retries + 1):

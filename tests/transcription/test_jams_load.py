@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jams
 import pytest
 
 from features.notes import empty_notes
@@ -10,7 +11,6 @@ from features.pitch import empty_pitch_frames
 from tests.transcription.test_jams_file import document
 from transcription.jams_file import write_jams
 
-jams = pytest.importorskip("jams")
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Passing a schema to Validator.iter_errors:DeprecationWarning"
 )
