@@ -10,16 +10,22 @@ processes. Grid: 44.1 kHz, hop 441 (100 frames/s), times at frame centres
 accuracy and speed: ``features/README.md``. This package never imports Dagster.
 """
 
-from features.chroma import CHROMA_PITCH_CLASSES, validate_chroma
-from features.grid import ANALYSIS_SAMPLE_RATE, HOP_SIZE, FrameGrid
-from features.notes import validate_notes
-from features.onsets import validate_onsets
-from features.parallel import extract_track_features, feature_process_pool
-from features.pitch import validate_pitch
-from features.settings import DEFAULT_PROFILES, FeatureSettings, StemProfile
-from features.stem import StemFeatures, extract_stem_features
-from features.summary import validate_summary
-from features.validation import FeatureValidationError
+import essentia
+
+# essentia announces its (unused) music-extractor classifier set-up at INFO level on import;
+# keep the console for stemline's own messages. Warnings and errors still print.
+essentia.log.infoActive = False
+
+from features.chroma import CHROMA_PITCH_CLASSES, validate_chroma  # noqa: E402
+from features.grid import ANALYSIS_SAMPLE_RATE, HOP_SIZE, FrameGrid  # noqa: E402
+from features.notes import validate_notes  # noqa: E402
+from features.onsets import validate_onsets  # noqa: E402
+from features.parallel import extract_track_features, feature_process_pool  # noqa: E402
+from features.pitch import validate_pitch  # noqa: E402
+from features.settings import DEFAULT_PROFILES, FeatureSettings, StemProfile  # noqa: E402
+from features.stem import StemFeatures, extract_stem_features  # noqa: E402
+from features.summary import validate_summary  # noqa: E402
+from features.validation import FeatureValidationError  # noqa: E402
 
 __all__ = [
     "ANALYSIS_SAMPLE_RATE",
