@@ -4,9 +4,7 @@ import os
 from datetime import UTC, datetime
 
 import dagster as dg
-import numpy as np
 import polars as pl
-import soundfile as sf
 
 from catalogue.layout import write_parquet
 from catalogue.schema import STEM_SCHEMA
@@ -22,20 +20,6 @@ from .records import (
     track_record,
 )
 from .settings import StemlineSettings
-
-
-def _levels(path: str) -> tuple[float, float, bool]:
-    """RMS and peak level in dBFS of a stem file, and whether it holds any non-finite value."""
-    energy, peak, n, finite = 0.0, 0.0, 0, True
-    with sf.SoundFile(path) as fh:
-        for block in fh.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
-            finite &= bool(np.isfinite(block).all())
-            energy += float(np.sum(block.astype(np.float64) ** 2))
-            peak = max(peak, float(np.abs(block).max()) if block.size else 0.0)
-            n += block.size
-    rms = np.sqrt(energy / max(n, 1))
-    to_db = lambda v: float(20 * np.log10(v)) if v > 0 else -float("inf")  # noqa: E731
-    return to_db(rms), to_db(peak), finite
 
 
 def make_stems_asset(model: str, mwf: bool = False, overlap: bool = False) -> dg.AssetsDefinition:
@@ -74,7 +58,7 @@ def make_stems_asset(model: str, mwf: bool = False, overlap: bool = False) -> dg
         now = datetime.now(UTC)
         rows = []
         for stem, path in result.stems.items():
-            rms, peak, _ = _levels(str(path))
+            rms, peak = result.levels_dbfs[stem]  # measured while writing, no re-read
             rows.append(
                 {
                     "track_id": track_id,

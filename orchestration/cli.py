@@ -59,9 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     query = sub.add_parser(
         "query",
         help="run read-only SQL on the catalogue",
-        description="Run one SELECT on the catalogue (views: "
-        + ", ".join(_view_names())
-        + "). Writes, ATTACH, COPY and extensions are refused.",
+        description="Run one SELECT on the catalogue (views: tracks, files, stems, "
+        "pitch_frames, onsets, chroma_frames, notes, stem_summaries, evaluation, runs; "
+        "see the README's catalogue schema). Writes, ATTACH, COPY and extensions are refused.",
     )
     query.add_argument("sql", nargs="?", help="the SELECT statement (or use --example N)")
     query.add_argument("--example", type=int, help="run the Nth README example query (1-based)")
@@ -81,22 +81,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-p", "--params", default="spleeter:2stems", help="model configuration")
     demo.set_defaults(func=run_demo)
     return parser
-
-
-def _view_names() -> list[str]:
-    return [
-        "tracks",
-        "files",
-        "stems",
-        "stem_files",
-        "pitch_frames",
-        "onsets",
-        "chroma_frames",
-        "notes",
-        "stem_summaries",
-        "evaluation",
-        "runs",
-    ]
 
 
 def _settings(storage: Path | None = None, params: str | None = None, audio=None):

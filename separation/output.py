@@ -106,6 +106,10 @@ def _compression_level(kbps: int | None) -> float | None:
     return float(np.clip((hi - kbps) / (hi - lo), 0.0, 1.0))
 
 
+def _dbfs(value: float) -> float:
+    return float(20 * np.log10(value)) if value > 0 else -float("inf")
+
+
 @dataclass
 class StemWriter:
     """Stream one stem to a temporary file and move it into place on :meth:`commit`."""
@@ -116,6 +120,9 @@ class StemWriter:
     codec: str
     bitrate_kbps: int | None = None
     clipped: int = field(default=0, init=False)
+    _energy: float = field(default=0.0, init=False, repr=False)
+    _peak: float = field(default=0.0, init=False, repr=False)
+    _count: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         fmt, subtype = CODECS[self.codec]
@@ -139,7 +146,17 @@ class StemWriter:
             if over.any():
                 self.clipped += int(over.sum())
                 block = np.clip(block, -1.0, 1.0)
+        if block.size:
+            self._energy += float(np.sum(np.square(block, dtype=np.float64)))
+            self._peak = max(self._peak, float(np.abs(block).max()))
+            self._count += block.size
         self._fh.write(block)
+
+    @property
+    def levels_dbfs(self) -> tuple[float, float]:
+        """RMS and peak level of what was written, in dBFS (``-inf`` for silence)."""
+        rms = np.sqrt(self._energy / max(self._count, 1))
+        return _dbfs(rms), _dbfs(self._peak)
 
     def commit(self) -> Path:
         """Close and atomically rename the finished file into place."""

@@ -50,6 +50,7 @@ class SeparationResult:
     n_samples: int
     seconds: float
     clipped_samples: dict[str, int] = field(default_factory=dict)
+    levels_dbfs: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def duration_s(self) -> float:
@@ -334,6 +335,7 @@ class Separator:
             n_samples=frames,
             seconds=time.perf_counter() - started,
             clipped_samples={inst: w.clipped for inst, w in writers.items() if w.clipped},
+            levels_dbfs={inst: w.levels_dbfs for inst, w in writers.items()},
         )
 
 
