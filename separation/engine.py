@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .batching import ModelBatcher
 from .chunking import ChunkPlan
 
 if TYPE_CHECKING:
@@ -56,14 +57,29 @@ class ChunkProcessor:
     plan : ChunkPlan
         Chunk geometry; every call takes ``plan.input_length`` samples and returns
         ``plan.output_length`` samples per instrument.
+    device : str
+        TensorFlow device every step runs on (``/CPU:0``, ``/GPU:0``).
+    batch_chunks : int
+        Chunks per model call when several tracks share this processor (one thread each, see
+        :mod:`separation.batching`); batches of fewer chunks are padded to this size so the
+        model keeps one fixed input shape.
     """
 
-    def __init__(self, cfg: ModelConfig, model: keras.Model, plan: ChunkPlan) -> None:
+    def __init__(
+        self,
+        cfg: ModelConfig,
+        model: keras.Model,
+        plan: ChunkPlan,
+        device: str = "/CPU:0",
+        batch_chunks: int = 1,
+    ) -> None:
         import tensorflow as tf
 
         self.cfg = cfg
         self.model = model
         self.plan = plan
+        self.device = device
+        self.batcher = ModelBatcher(self._run_batch, batch_chunks)
         self._weights = tf.constant(
             np.tile(grid_weights(cfg.T), plan.chunk_segments)[:, None, None, None]
         )
@@ -78,15 +94,32 @@ class ChunkProcessor:
 
     def __call__(self, chunk: np.ndarray) -> np.ndarray:
         """Separate one chunk ``(input_length, 2)``; returns ``(n_instr, output_length, 2)``."""
-        stft, mag = self._front(chunk)
-        return self._back(stft, self._mid(mag)).numpy()
+        import tensorflow as tf
+
+        with tf.device(self.device):
+            stft, mag = self._front(chunk)
+            return self._back(stft, self.batcher(mag)).numpy()
 
     def estimates(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The chunk's central complex STFT and the U-Net magnitude estimates (for MWF)."""
-        stft, mag = self._front(chunk)
-        est = self._mid(mag)
-        ctx = self.plan.context_frames
-        return stft[ctx : ctx + self.plan.chunk_frames].numpy(), est.numpy()
+        import tensorflow as tf
+
+        with tf.device(self.device):
+            stft, mag = self._front(chunk)
+            est = self.batcher(mag)
+            ctx = self.plan.context_frames
+            return stft[ctx : ctx + self.plan.chunk_frames].numpy(), est.numpy()
+
+    def _run_batch(self, mags: list) -> list:
+        """U-Net estimates for the magnitudes of several chunks in one model call."""
+        import tensorflow as tf
+
+        n, size = len(mags), self.batcher.max_items
+        with tf.device(self.device):
+            if n < size:
+                mags = [*mags, *([tf.zeros_like(mags[0])] * (size - n))]
+            est = self._mid(tf.stack(mags) if size > 1 else mags[0][None])
+            return [est[i] for i in range(n)]
 
     def _window_fn(self, frame_length, dtype):
         return self._window
@@ -101,20 +134,21 @@ class ChunkProcessor:
         )  # fmt: skip
         return tf.transpose(stft, [1, 2, 0])  # (frames, bins, channels)
 
-    def _model_estimates(self, mag):
-        """U-Net magnitude estimates for the central frames, ``(M, F, 2, n_instr)``."""
+    def _model_estimates(self, mags):
+        """U-Net estimates for the central frames of ``k`` chunks: ``(k, M, F, 2, n_instr)``."""
         import tensorflow as tf
 
         cfg, plan = self.cfg, self.plan
-        ctx, m = plan.context_frames, plan.chunk_frames
-        central = tf.reshape(mag[ctx : ctx + m], [plan.chunk_segments, cfg.T, cfg.F, 2])
+        ctx, m, n = plan.context_frames, plan.chunk_frames, len(cfg.instruments)
+        k = tf.shape(mags)[0]
+        central = tf.reshape(mags[:, ctx : ctx + m], [-1, cfg.T, cfg.F, 2])
         est = self.model(central, training=False)
-        est = tf.reshape(est, [m, cfg.F, 2, len(cfg.instruments)])
+        est = tf.reshape(est, [k, m, cfg.F, 2, n])
         if not plan.overlap:
             return est
-        shifted = tf.reshape(mag, [plan.chunk_segments + 1, cfg.T, cfg.F, 2])
+        shifted = tf.reshape(mags, [-1, cfg.T, cfg.F, 2])
         est_b = self.model(shifted, training=False)
-        est_b = tf.reshape(est_b, [m + 2 * ctx, cfg.F, 2, len(cfg.instruments)])[ctx : ctx + m]
+        est_b = tf.reshape(est_b, [k, m + 2 * ctx, cfg.F, 2, n])[:, ctx : ctx + m]
         return self._weights * est + (1.0 - self._weights) * est_b
 
     def _masks(self, est):

@@ -8,11 +8,15 @@ and the result equals processing the whole file at once; nothing is truncated.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soxr
@@ -29,10 +33,14 @@ from .audio import (
 from .checkpoint import assign_weights, load_converted
 from .chunking import ChunkPlan, SampleWindow, stitch_chunks
 from .configs import ModelConfig, load_config
+from .device import DEVICES, Device, resolve_device
 from .engine import ChunkProcessor
 from .output import DEFAULT_FILENAME_FORMAT, StemWriter, parse_bitrate, stem_paths
 from .provider import ModelFiles, ModelProvider
 from .wiener import WienerStatistics, wiener_filter
+
+if TYPE_CHECKING:
+    import keras
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +80,20 @@ class Separator:
         Also run the U-Net on a grid shifted by half a segment and cross-fade, removing the
         seams Spleeter leaves every 11.9 s. About twice the U-Net cost. Off by default, which
         reproduces Spleeter.
-    chunk_segments : int
-        Segments (11.9 s each) per processing chunk: memory versus per-call overhead only.
+    chunk_segments : int, optional
+        Segments (11.9 s each) per processing chunk: memory versus per-call overhead only;
+        default 2 on a CPU, 16 on a GPU.
     multichannel : str
         ``"first-two"`` (Spleeter's rule) or ``"downmix"`` for inputs with more than two
         channels; see :mod:`separation.audio`.
     provider : ModelProvider, optional
         Where checkpoints come from; default :class:`ModelProvider` (``MODEL_PATH``).
+    device : str
+        ``"auto"`` (a GPU if TensorFlow sees one, else the CPU), ``"cpu"`` or ``"gpu"`` (an
+        error when there is none); see :mod:`separation.device`.
+    batch_tracks : int
+        Tracks :meth:`separate_files` and :meth:`separate_many` process at once, their chunks
+        batched into shared model calls (:mod:`separation.batching`); raise it on a GPU.
 
     Examples
     --------
@@ -94,25 +109,36 @@ class Separator:
         *,
         mwf: bool = False,
         overlap: bool = False,
-        chunk_segments: int = 2,
+        chunk_segments: int | None = None,
         multichannel: str = "first-two",
         provider: ModelProvider | None = None,
+        device: str = "auto",
+        batch_tracks: int = 1,
     ) -> None:
         self.config = (
             params_descriptor
             if isinstance(params_descriptor, ModelConfig)
             else load_config(params_descriptor)
         )
-        if chunk_segments < 1:
+        if chunk_segments is not None and chunk_segments < 1:
             raise ValueError("chunk_segments must be at least 1")
+        if batch_tracks < 1:
+            raise ValueError("batch_tracks must be at least 1")
+        if device not in DEVICES:
+            raise ValueError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
         self.mwf = mwf
         self.overlap = overlap
-        self.chunk_segments = chunk_segments
+        self._chunk_segments = chunk_segments
         self.multichannel = multichannel
         self.provider = provider or ModelProvider()
+        self.requested_device = device
+        self.batch_tracks = batch_tracks
+        self._device: Device | None = None
         self._model = None
         self._model_files: ModelFiles | None = None
         self._processors: dict[int, ChunkProcessor] = {}
+        self._lock = threading.Lock()
+        self._local = threading.local()
 
     # -- model -------------------------------------------------------------------------------
 
@@ -120,6 +146,24 @@ class Separator:
     def instruments(self) -> tuple[str, ...]:
         """Stem names, in model order."""
         return self.config.instruments
+
+    @property
+    def device(self) -> Device:
+        """The device the model runs on (resolved on first use)."""
+        if self._device is None:
+            self._device = resolve_device(self.requested_device)
+        return self._device
+
+    @property
+    def chunk_segments(self) -> int:
+        """Segments per processing chunk (the device's default unless given)."""
+        return self._chunk_segments or self.device.default_chunk_segments
+
+    @property
+    def model(self) -> keras.Model:
+        """The loaded Keras model (loads it if needed); it runs on any Keras backend."""
+        self.load()
+        return self._model
 
     @property
     def model_files(self) -> ModelFiles:
@@ -130,6 +174,10 @@ class Separator:
 
     def load(self) -> Separator:
         """Fetch, verify and load the weights and build the model, once per Separator."""
+        with self._lock:
+            return self._load_locked()
+
+    def _load_locked(self) -> Separator:
         if self._model is not None:
             return self
         from .unet import build_unet
@@ -140,31 +188,41 @@ class Separator:
             self.config, files.prefix, files.checkpoint_sha256,
             cache_dir=self.provider.model_path / ".converted",
         )  # fmt: skip
-        model = build_unet(self.config)
-        assign_weights(model, converted.weights)
+        with _device_scope(self.device):
+            model = build_unet(self.config)
+            assign_weights(model, converted.weights)
         self._model, self._model_files = model, files
         log.info(
-            "loaded %s (checkpoint %s, from %s) in %.1fs",
-            self.config.name, files.checkpoint_sha256[:12], files.source,
+            "loaded %s (checkpoint %s, from %s) on %s in %.1fs",
+            self.config.name, files.checkpoint_sha256[:12], files.source, self.device.kind,
             time.perf_counter() - started,
         )  # fmt: skip
         return self
 
     def _processor(self, segments: int) -> ChunkProcessor:
+        self.load()
+        with self._lock:  # concurrent tracks must share one processor (and its batcher)
+            return self._processor_locked(segments)
+
+    def _processor_locked(self, segments: int) -> ChunkProcessor:
         if segments not in self._processors:
-            self.load()
             cfg = self.config
             template = ChunkPlan(0, cfg.frame_length, cfg.frame_step, cfg.T, segments, self.overlap)
-            self._processors[segments] = ChunkProcessor(cfg, self._model, template)
+            self._processors[segments] = ChunkProcessor(
+                cfg, self._model, template, self.device.tf_name, self.batch_tracks
+            )
         return self._processors[segments]
 
     # -- core loop ---------------------------------------------------------------------------
 
     def plan(self, n_samples: int) -> ChunkPlan:
-        """Chunk plan for ``n_samples`` at the model rate (short inputs use fewer segments)."""
+        """Chunk plan for ``n_samples`` at the model rate (short inputs use fewer segments,
+        except when tracks are batched)."""
         cfg = self.config
         full = ChunkPlan(n_samples, cfg.frame_length, cfg.frame_step, cfg.T, 1, self.overlap)
-        segments = min(self.chunk_segments, max(1, -(-full.n_frames // cfg.T)))
+        segments = self.chunk_segments
+        if self.batch_tracks == 1:  # batched tracks share one chunk shape (and model call)
+            segments = min(segments, max(1, -(-full.n_frames // cfg.T)))
         return ChunkPlan(n_samples, cfg.frame_length, cfg.frame_step, cfg.T, segments, self.overlap)
 
     def iter_model_rate(
@@ -177,6 +235,25 @@ class Separator:
         """
         plan = self.plan(n_samples)
         proc = self._processor(plan.chunk_segments)
+        joined = getattr(self._local, "joined", None)  # registered by _concurrently
+        self._local.joined = None
+        if joined is not proc:
+            if joined is not None:
+                joined.batcher.leave()
+            proc.batcher.join()
+        try:
+            yield from self._iter_chunks(proc, plan, source, n_samples, progress)
+        finally:  # the other tracks in a batch must not wait for this one any more
+            proc.batcher.leave()
+
+    def _iter_chunks(
+        self,
+        proc: ChunkProcessor,
+        plan: ChunkPlan,
+        source: BlockSource,
+        n_samples: int,
+        progress: Progress | None,
+    ) -> Iterator[tuple[int, np.ndarray]]:
         total = plan.n_chunks * (2 if self.mwf else 1)
         done = 0
 
@@ -245,8 +322,9 @@ class Separator:
             return resample_blocks(iter([stereo]), rate, model_rate, 2, n_model)
 
         out = np.zeros((len(self.instruments), n_model, 2), np.float32)
-        for start, block in self.iter_model_rate(source, n_model):
-            out[:, start : start + block.shape[1]] = block
+        with contextlib.closing(self.iter_model_rate(source, n_model)) as blocks:
+            for start, block in blocks:
+                out[:, start : start + block.shape[1]] = block
         if rate != model_rate:
             out = np.stack([_resample_exact(o, model_rate, rate, len(stereo)) for o in out])
         return {inst: out[i] for i, inst in enumerate(self.instruments)}
@@ -316,10 +394,11 @@ class Separator:
         writers = {inst: StemWriter(paths[inst], rate, 2, codec, kbps) for inst in self.instruments}
         restorers = {inst: _RateRestorer(model_rate, rate, frames) for inst in self.instruments}
         try:
-            for _, block in self.iter_model_rate(source, n_model, progress):
-                for i, inst in enumerate(self.instruments):
-                    for piece in restorers[inst].push(block[i]):
-                        writers[inst].write(piece)
+            with contextlib.closing(self.iter_model_rate(source, n_model, progress)) as blocks:
+                for _, block in blocks:
+                    for i, inst in enumerate(self.instruments):
+                        for piece in restorers[inst].push(block[i]):
+                            writers[inst].write(piece)
             for inst in self.instruments:
                 for piece in restorers[inst].finish():
                     writers[inst].write(piece)
@@ -337,6 +416,102 @@ class Separator:
             clipped_samples={inst: w.clipped for inst, w in writers.items() if w.clipped},
             levels_dbfs={inst: w.levels_dbfs for inst, w in writers.items()},
         )
+
+    def separate_many(
+        self, waveforms: Sequence[np.ndarray], sample_rate: int | None = None
+    ) -> list[dict[str, np.ndarray]]:
+        """Separate several in-memory signals, ``batch_tracks`` at a time in shared model calls.
+
+        Returns one :meth:`separate` result per waveform, in order; each equals what
+        :meth:`separate` gives for that waveform alone.
+        """
+        results = dict(self._concurrently(range(len(waveforms)), lambda i: self.separate(
+            waveforms[i], sample_rate
+        )))  # fmt: skip
+        for i in range(len(waveforms)):
+            if isinstance(results[i], Exception):
+                raise results[i]
+        return [results[i] for i in range(len(waveforms))]
+
+    def separate_files(
+        self,
+        audio_descriptors: Sequence[str | Path],
+        destination: str | Path,
+        *,
+        progress_for: Callable[[Path], Progress | None] | None = None,
+        **options,
+    ) -> Iterator[tuple[Path, SeparationResult | Exception]]:
+        """Separate many files, ``batch_tracks`` at a time in shared model calls.
+
+        Yields ``(path, result)`` as files finish, where ``result`` is the
+        :class:`SeparationResult` or the exception that file raised: one bad file never stops
+        the others. ``options`` are :meth:`separate_to_file`'s keyword arguments;
+        ``progress_for(path)`` gives a file's progress callback.
+        """
+
+        def one(path: Path) -> SeparationResult:
+            progress = progress_for(path) if progress_for is not None else None
+            return self.separate_to_file(path, destination, progress=progress, **options)
+
+        yield from self._concurrently([Path(p) for p in audio_descriptors], one)
+
+    def _concurrently(self, keys: Sequence, work: Callable) -> Iterator[tuple]:
+        """Run ``work(key)`` for every key, ``batch_tracks`` threads at a time, yielding
+        ``(key, result or exception)`` as they finish.
+
+        Every track is registered with the shared batcher before its thread starts, so the
+        first model call already waits for all tracks of the first round.
+        """
+        proc = self._processor(self.chunk_segments)
+        slots = threading.Semaphore(self.batch_tracks)
+
+        def run(key):
+            self._local.joined = proc
+            try:
+                return work(key)
+            except Exception as exc:  # one track's failure is its own result
+                return exc
+            finally:
+                if getattr(self._local, "joined", None) is not None:  # never reached the model
+                    self._local.joined = None
+                    proc.batcher.leave()
+                slots.release()
+
+        keys = list(keys)
+        with ThreadPoolExecutor(self.batch_tracks, thread_name_prefix="separate") as pool:
+            futures = {}
+            first = keys[: self.batch_tracks]
+            for _ in first:
+                slots.acquire()
+                proc.batcher.join()
+            futures.update({pool.submit(run, key): key for key in first})
+            for key in keys[len(first) :]:
+                while not slots.acquire(timeout=0.05):
+                    yield from _pop_done(futures)
+                proc.batcher.join()
+                futures[pool.submit(run, key)] = key
+            for future in as_completed(list(futures)):
+                yield futures.pop(future), future.result()
+
+
+def _pop_done(futures: dict) -> Iterator[tuple]:
+    for future in [f for f in futures if f.done()]:
+        yield futures.pop(future), future.result()
+
+
+@contextlib.contextmanager
+def _device_scope(device: Device) -> Iterator[None]:
+    """Place the model's variables on ``device`` (TensorFlow backend; the model itself is
+    backend-neutral and other Keras backends place it themselves)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        yield
+        return
+    import tensorflow as tf
+
+    with tf.device(device.tf_name):
+        yield
 
 
 def _resample_exact(x: np.ndarray, rate_in: int, rate_out: int, n_out: int) -> np.ndarray:
