@@ -25,7 +25,6 @@ drums
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
 from demodata.score import DrumHit, Note
 
@@ -162,6 +161,8 @@ def render_chords(
 
 
 def _drum_samples(sr: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    from scipy import signal  # ~1 s to import: only here, not on every `stemline` start
+
     t = np.arange(int(0.4 * sr)) / sr
     sweep = 45.0 + 75.0 * np.exp(-t / 0.04)
     kick = np.sin(2 * np.pi * np.cumsum(sweep) / sr) * np.exp(-t / 0.22)
