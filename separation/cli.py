@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sep.add_argument(
         "--chunk-segments", type=int, default=None,
         help="11.9 s segments per processing chunk (memory vs overhead; same result; "
-        "default 2 on a CPU, 16 on a GPU)",
+        "default 1 on a CPU, 16 on a GPU)",
     )  # fmt: skip
     sep.add_argument(
         "--device", choices=DEVICES, default="auto",

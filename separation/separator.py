@@ -82,7 +82,7 @@ class Separator:
         reproduces Spleeter.
     chunk_segments : int, optional
         Segments (11.9 s each) per processing chunk: memory versus per-call overhead only;
-        default 2 on a CPU, 16 on a GPU.
+        default 1 on a CPU, 16 on a GPU.
     multichannel : str
         ``"first-two"`` (Spleeter's rule) or ``"downmix"`` for inputs with more than two
         channels; see :mod:`separation.audio`.

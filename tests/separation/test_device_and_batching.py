@@ -51,13 +51,12 @@ def test_gpu_without_a_gpu_is_a_clear_error_not_a_cpu_fallback(tmp_path):
 
 def test_device_default_chunking():
     sep = Separator(device="cpu")
-    assert sep.chunk_segments == 2
+    assert sep.chunk_segments == 1
     assert Separator(device="cpu", chunk_segments=5).chunk_segments == 5
 
 
 def test_batched_tracks_equal_tracks_separated_alone(separator_2stems):
-    # One, three and one chunks of two segments (batched tracks share one chunk shape, so
-    # the short track is padded), all in flight at once.
+    # Two, six and one chunks of one segment, all in flight at once.
     mixes = [synthetic_mix(s, seed=i) for i, s in enumerate((20.0, 60.0, 7.0))]
     alone = [separator_2stems.separate(m, RATE) for m in mixes]
     batched_sep = Separator("spleeter:2stems", device="cpu", batch_tracks=3)
@@ -66,10 +65,10 @@ def test_batched_tracks_equal_tracks_separated_alone(separator_2stems):
         for stem in one:
             assert many[stem].shape == one[stem].shape
             np.testing.assert_allclose(many[stem], one[stem], atol=2e-5)
-    batcher = batched_sep._processors[2].batcher
-    # The first round (a chunk of each track) is one call; the long track goes on alone.
-    assert batcher.items == 5
-    assert batcher.calls == 3
+    batcher = batched_sep._processors[1].batcher
+    # Rounds of three, two, then the long track's last four chunks alone.
+    assert batcher.items == 9
+    assert batcher.calls == 6
 
 
 def test_separate_files_batches_and_isolates_bad_inputs(tmp_path, separator_2stems):
