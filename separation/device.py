@@ -18,7 +18,7 @@ DEFAULT_CHUNK_SEGMENTS = {"cpu": 1, "gpu": 16}
 
 
 class DeviceError(RuntimeError):
-    """The requested device is not available to TensorFlow."""
+    """The requested device is not available."""
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,28 @@ class Device:
         return DEFAULT_CHUNK_SEGMENTS[self.kind]
 
 
+def _gpu_count() -> tuple[int, str]:
+    """GPUs the active Keras backend can use, and a description for error messages."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return sum(d.platform == "gpu" for d in jax.devices()), f"JAX {jax.__version__}"
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.device_count(), f"PyTorch {torch.__version__}"
+    import tensorflow as tf
+
+    built = f"TensorFlow {tf.__version__} (built with CUDA: {tf.test.is_built_with_cuda()})"
+    return len(tf.config.list_physical_devices("GPU")), built
+
+
 def resolve_device(requested: str = "auto") -> Device:
-    """Resolve ``auto``/``cpu``/``gpu`` against the GPUs TensorFlow can see.
+    """Resolve ``auto``/``cpu``/``gpu`` against the GPUs the Keras backend can see
+    (TensorFlow for the separation engine; JAX or PyTorch run the model alone).
 
     Raises
     ------
@@ -48,15 +68,12 @@ def resolve_device(requested: str = "auto") -> Device:
         raise ValueError(f"device must be one of {', '.join(DEVICES)}, got {requested!r}")
     if requested == "cpu":
         return Device("cpu", "/CPU:0")
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
+    gpus, runtime = _gpu_count()
     if gpus:
         return Device("gpu", "/GPU:0")
     if requested == "gpu":
         raise DeviceError(
-            "device 'gpu' requested but TensorFlow sees no GPU (install stemline[gpu] for "
-            f"TensorFlow with CUDA and check nvidia-smi; TensorFlow {tf.__version__}, "
-            f"built with CUDA: {tf.test.is_built_with_cuda()})"
+            f"device 'gpu' requested but no GPU is visible to {runtime} (for the separation "
+            "engine install stemline[gpu], TensorFlow with CUDA, and check nvidia-smi)"
         )
     return Device("cpu", "/CPU:0")

@@ -35,7 +35,7 @@ def test_device_resolution_follows_what_tensorflow_sees():
 
 @pytest.mark.skipif(HAS_GPU, reason="checks the error on a machine without a GPU")
 def test_gpu_without_a_gpu_is_a_clear_error_not_a_cpu_fallback(tmp_path):
-    with pytest.raises(DeviceError, match="no GPU"):
+    with pytest.raises(DeviceError, match="no GPU is visible to TensorFlow"):
         resolve_device("gpu")
     song = tmp_path / "song.wav"
     sf.write(song, synthetic_mix(1.0), RATE)
@@ -45,7 +45,7 @@ def test_gpu_without_a_gpu_is_a_clear_error_not_a_cpu_fallback(tmp_path):
         capture_output=True, text=True, cwd=REPO, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr
-    assert "device 'gpu' requested but TensorFlow sees no GPU" in proc.stderr
+    assert "device 'gpu' requested but no GPU is visible to TensorFlow" in proc.stderr
     assert not (tmp_path / "out").exists()
 
 
