@@ -13,8 +13,8 @@ ENGINE_VERSION = "1"
 
 
 @functools.cache
-def _separator(model: str, mwf: bool, overlap: bool) -> Separator:
-    return Separator(model, mwf=mwf, overlap=overlap).load()
+def _separator(model: str, mwf: bool, overlap: bool, device: str) -> Separator:
+    return Separator(model, mwf=mwf, overlap=overlap, device=device).load()
 
 
 class SeparationEngine(dg.ConfigurableResource):
@@ -23,10 +23,12 @@ class SeparationEngine(dg.ConfigurableResource):
     model: str = "spleeter:2stems"
     mwf: bool = False
     overlap: bool = False
+    #: ``auto`` (a GPU when TensorFlow sees one), ``cpu`` or ``gpu`` (fails without one).
+    device: str = "auto"
 
     def separator(self) -> Separator:
         """The loaded separator; built on first use in this process, then reused."""
-        return _separator(self.model, self.mwf, self.overlap)
+        return _separator(self.model, self.mwf, self.overlap, self.device)
 
 
 def stems_code_version(model: str, mwf: bool = False, overlap: bool = False) -> str:
