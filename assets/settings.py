@@ -14,12 +14,24 @@ codec              stem file codec (``flac``, ``wav``)             ``flac``
 transcription_rate sample rate of transcription-prep audio       16000
 max_duration_s     longer inputs are rejected before separation  10800 (3 h)
 hashes_per_tick    new files the sensor hashes per tick          500
+executor           where a run's steps execute (below)           ``multiprocess``
+dask_address       Dask scheduler (``tcp://host:8786``)           (none)
 ================== ============================================= =========================
+
+``executor`` picks the Dagster executor of every job (``orchestration.executors``):
+``multiprocess`` (Dagster's default, one process per step on this machine; the run config can
+still choose ``in_process``), ``in_process``, ``dask`` (each step a task on a
+``dask.distributed`` cluster: the run config's ``cluster`` if it names one, else the scheduler
+at ``dask_address``, else a local cluster per run) or ``k8s`` (each step a Kubernetes job;
+needs the ``k8s`` extra). ``stemline run`` always executes in its own process, so the model
+loads once; ``executor`` applies to runs launched by the UI, the sensor or ``dagster job
+launch``. ``deploy/`` shows SLURM and Kubernetes set-ups.
 """
 
 import os
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 from pydantic import Field
@@ -27,6 +39,8 @@ from pydantic import Field
 from catalogue.layout import StorageLayout, model_slug
 
 ENV_PREFIX = "STEMLINE_"
+#: The values of the ``executor`` setting (``orchestration.executors`` maps them to Dagster's).
+Executor = Literal["multiprocess", "in_process", "dask", "k8s"]
 
 
 class StemlineSettings(dg.ConfigurableResource):
@@ -39,6 +53,8 @@ class StemlineSettings(dg.ConfigurableResource):
     transcription_rate: int = 16000
     max_duration_s: float = 10800.0
     hashes_per_tick: int = 500
+    executor: Executor = "multiprocess"
+    dask_address: str = ""
 
     @property
     def layout(self) -> StorageLayout:

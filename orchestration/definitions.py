@@ -1,7 +1,9 @@
 """The Dagster definitions of stemline: assets, checks, the folder sensor, jobs, resources.
 
 ``dagster dev -w workspace.yaml`` (or ``stemline ui``) loads ``defs`` from here; settings come
-from ``stemline.toml`` / ``STEMLINE_*`` variables (:mod:`assets.settings`).
+from ``stemline.toml`` / ``STEMLINE_*`` variables (:mod:`assets.settings`), including the
+executor every job runs on (:mod:`orchestration.executors`). Dask workers and Kubernetes step
+pods import this module too, so they must see the same settings (``deploy/README.md``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from assets.stems import make_stems_asset
 from assets.track_audio import track_audio
 from assets.transcription_prep import transcription_prep
 
+from .executors import executor_for
 from .sensors import make_folder_sensor
 
 TRACK_CHECKS = (stems_are_sound, stems_sum_to_mixture, stems_not_clipped, features_cover_stems)
@@ -36,10 +39,17 @@ TRACK_ASSET_NAMES = (
     "transcription_prep",
 )
 CATALOGUE_ASSET_NAMES = ("catalogue", "dataset_report")
+#: Tag of the runs that rewrite catalogue.duckdb. Executors that ignore Dagster pools (Dask)
+#: can still keep one catalogue writer with a run-coordinator limit on it (deploy/README.md).
+CATALOGUE_WRITER_TAG = "stemline/catalogue-writer"
 
 
 def build_definitions(settings: StemlineSettings | None = None) -> dg.Definitions:
-    """Definitions for ``settings`` (default: loaded from the config file and environment)."""
+    """Definitions for ``settings`` (default: loaded from the config file and environment).
+
+    Every job, including the UI's ad-hoc materialisations, runs on the executor that
+    ``settings.executor`` names; ``None`` (``multiprocess``) keeps Dagster's default.
+    """
     settings = settings or StemlineSettings.load()
     stems = make_stems_asset(settings.model)
     track_assets = [track_audio, stems, stem_features, separation_eval, transcription_prep]
@@ -52,6 +62,7 @@ def build_definitions(settings: StemlineSettings | None = None) -> dg.Definition
         "refresh_catalogue",
         selection=dg.AssetSelection.assets(*CATALOGUE_ASSET_NAMES),
         description="Rewrite catalogue.duckdb and the dataset report.",
+        tags={CATALOGUE_WRITER_TAG: "true"},
     )
     return dg.Definitions(
         assets=[*track_assets, catalogue, dataset_report],
@@ -59,6 +70,7 @@ def build_definitions(settings: StemlineSettings | None = None) -> dg.Definition
         jobs=[process_tracks, refresh_catalogue],
         sensors=[make_folder_sensor(process_tracks, stems_code_version(settings.model))],
         resources={"settings": settings, "engine": SeparationEngine(model=settings.model)},
+        executor=executor_for(settings),
     )
 
 
