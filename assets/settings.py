@@ -15,7 +15,8 @@ transcription_rate sample rate of transcription-prep audio       16000
 max_duration_s     longer inputs are rejected before separation  10800 (3 h)
 hashes_per_tick    new files the sensor hashes per tick          500
 executor           where a run's steps execute (below)           ``multiprocess``
-dask_address       Dask scheduler (``tcp://host:8786``)           (none)
+dask_address       Dask scheduler (``tcp://host:8786``)          (none)
+executor_config    run config file with the executor's defaults  (none)
 ================== ============================================= =========================
 
 ``executor`` picks the Dagster executor of every job (``orchestration.executors``):
@@ -25,7 +26,9 @@ still choose ``in_process``), ``in_process``, ``dask`` (each step a task on a
 at ``dask_address``, else a local cluster per run) or ``k8s`` (each step a Kubernetes job;
 needs the ``k8s`` extra). ``stemline run`` always executes in its own process, so the model
 loads once; ``executor`` applies to runs launched by the UI, the sensor or ``dagster job
-launch``. ``deploy/`` shows SLURM and Kubernetes set-ups.
+launch``. ``executor_config`` names a run config file (``deploy/*/dagster_run_config.yaml``)
+whose ``execution.config`` becomes the executor's defaults, so runs launched without run config
+(the sensor's) use it too. ``deploy/`` shows SLURM and Kubernetes set-ups.
 """
 
 import os
@@ -55,6 +58,7 @@ class StemlineSettings(dg.ConfigurableResource):
     hashes_per_tick: int = 500
     executor: Executor = "multiprocess"
     dask_address: str = ""
+    executor_config: str = ""
 
     @property
     def layout(self) -> StorageLayout:

@@ -20,6 +20,10 @@ runs each step as a task on a ``dask.distributed`` cluster.
 - a cluster the executor starts for a run (``local``, ``slurm``, ...) is closed when the run
   ends, so SLURM jobs are cancelled then rather than when the run process exits.
 
+The ``executor_config`` setting names a run config file (``deploy/*/dagster_run_config.yaml``)
+whose ``execution.config`` becomes the executor's defaults (:func:`with_defaults`), so runs
+launched without run config (the sensor's) get them too; a run's own ``execution`` still wins.
+
 The Dask executor does not claim Dagster pool slots (``separation``, ``catalogue``): on Dask,
 the cluster's workers and threads bound the concurrent steps (``deploy/README.md``).
 """
@@ -27,11 +31,13 @@ the cluster's workers and threads bound the concurrent steps (``deploy/README.md
 import contextlib
 import functools
 import importlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import dask.distributed
+import yaml
 from dagster import _check as check
 from dagster._core.definitions.executor_definition import multiple_process_executor_requirements
 from dagster._core.errors import raise_execution_interrupts
@@ -146,8 +152,53 @@ def dask_executor(default_address: str = "") -> dg.ExecutorDefinition:
     return stemline_dask_executor
 
 
+def with_defaults(
+    executor: dg.ExecutorDefinition, defaults: Mapping[str, Any]
+) -> dg.ExecutorDefinition:
+    """``executor`` with ``defaults`` as the default values of its top-level config fields.
+
+    Run config still replaces a field as a whole. A key the executor does not have, or a value
+    its schema rejects, raises here, when the definitions load.
+    """
+    shape = executor.config_schema.as_field().config_type
+    if not isinstance(shape, dg.Shape):
+        raise ValueError(f"the {executor.name!r} executor takes no executor_config defaults")
+    fields = shape.fields
+    unknown = set(defaults) - set(fields)
+    if unknown:
+        raise ValueError(f"{executor.name!r} executor has no config {sorted(unknown)}")
+    schema = {
+        key: dg.Field(
+            field.config_type,
+            default_value=defaults[key],
+            is_required=False,
+            description=field.description,
+        )
+        if key in defaults
+        else field
+        for key, field in fields.items()
+    }
+    return executor.configured(lambda config: config, config_schema=schema)
+
+
+def execution_config(path: str | Path) -> dict[str, Any]:
+    """The ``execution.config`` of a run config YAML file (empty if it has none)."""
+    run_config = yaml.safe_load(Path(path).read_text()) or {}
+    return dict((run_config.get("execution") or {}).get("config") or {})
+
+
 def executor_for(settings: StemlineSettings) -> dg.ExecutorDefinition | None:
-    """The executor the ``executor`` setting names; ``None`` keeps Dagster's default."""
+    """The executor the ``executor`` setting names, with the defaults of ``executor_config``
+    if set; ``None`` keeps Dagster's default."""
+    executor = _named_executor(settings)
+    if not settings.executor_config:
+        return executor
+    if executor is None:
+        raise ValueError("executor_config needs executor = 'in_process', 'dask' or 'k8s'")
+    return with_defaults(executor, execution_config(settings.executor_config))
+
+
+def _named_executor(settings: StemlineSettings) -> dg.ExecutorDefinition | None:
     kind = settings.executor
     if kind == "multiprocess":
         return None

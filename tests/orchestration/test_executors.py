@@ -1,0 +1,68 @@
+"""The ``executor`` settings map onto Dagster executors; the default is Dagster's own."""
+
+import dagster as dg
+import pytest
+import yaml
+
+from assets.settings import StemlineSettings
+from orchestration.definitions import build_definitions
+from orchestration.executors import dask_task_key, executor_for, with_defaults
+
+
+def _jobs(settings: StemlineSettings) -> list[dg.JobDefinition]:
+    defs = build_definitions(settings)
+    return [
+        defs.resolve_job_def("process_tracks"),
+        defs.resolve_job_def("refresh_catalogue"),
+        defs.resolve_implicit_global_asset_job_def(),
+    ]
+
+
+def test_default_keeps_dagsters_executor(make_settings, tmp_path):
+    settings = make_settings(tmp_path)
+    assert settings.executor == "multiprocess" and executor_for(settings) is None
+    for job in _jobs(settings):
+        assert job.executor_def is dg.multi_or_in_process_executor
+
+
+@pytest.mark.parametrize("kind", ["in_process", "dask", "k8s"])
+def test_every_job_uses_the_chosen_executor(make_settings, tmp_path, kind):
+    settings = make_settings(tmp_path, executor=kind, dask_address="tcp://127.0.0.1:8786")
+    dg.Definitions.validate_loadable(build_definitions(settings))
+    for job in _jobs(settings):
+        assert job.executor_def.name == kind
+
+
+def test_dask_cluster_defaults_to_dask_address(make_settings, tmp_path):
+    settings = make_settings(tmp_path, executor="dask", dask_address="tcp://10.0.0.1:8786")
+    job = build_definitions(settings).resolve_job_def("process_tracks")
+    resolved = dg.validate_run_config(job, {})["execution"]["dask"]
+    assert resolved == {"cluster": {"existing": {"address": "tcp://10.0.0.1:8786"}}}
+    local = make_settings(tmp_path, executor="dask")
+    job = build_definitions(local).resolve_job_def("process_tracks")
+    assert dg.validate_run_config(job, {})["execution"]["dask"] == {"cluster": {"local": {}}}
+
+
+def test_settings_reject_an_unknown_executor(monkeypatch, tmp_path):
+    monkeypatch.setenv("STEMLINE_EXECUTOR", "celery")
+    with pytest.raises(ValueError, match="executor"):
+        StemlineSettings.load(tmp_path / "absent.toml")
+
+
+def test_task_keys_differ_between_runs():
+    # dagster_dask's keys (<job>.<step>) collide when two runs share a scheduler.
+    assert dask_task_key("process_tracks", "run-a", "stems") != dask_task_key(
+        "process_tracks", "run-b", "stems"
+    )
+
+
+def test_executor_config_file_sets_defaults(make_settings, tmp_path):
+    config = tmp_path / "run_config.yaml"
+    config.write_text(yaml.safe_dump({"execution": {"config": {"retries": {"disabled": {}}}}}))
+    settings = make_settings(tmp_path, executor="in_process", executor_config=str(config))
+    job = build_definitions(settings).resolve_job_def("process_tracks")
+    assert dg.validate_run_config(job, {})["execution"]["in_process"]["retries"] == {"disabled": {}}
+    with pytest.raises(ValueError, match="no config"):
+        with_defaults(dg.in_process_executor, {"retires": {}})
+    with pytest.raises(ValueError, match="executor_config needs"):
+        executor_for(make_settings(tmp_path, executor_config=str(config)))
