@@ -105,6 +105,7 @@ def test_demo_songs_run_on_two_dask_workers(cluster_settings, tmp_path):
             scheduler_port=int(settings.dask_address.rsplit(":", 1)[1]),
             dashboard_address="127.0.0.1:0",
             memory_limit=0,
+            local_directory=str(tmp_path / "dask"),
         ) as cluster,
         Client(cluster) as client,
         dg.DagsterInstance.get() as instance,  # creates the instance's schema once
