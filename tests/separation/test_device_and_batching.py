@@ -164,7 +164,6 @@ assert "tensorflow" not in sys.modules, "the JAX run imported TensorFlow"
 
 
 def test_unet_gives_the_same_masks_on_the_jax_backend(tmp_path, separator_2stems):
-    pytest.importorskip("jax")
     rng = np.random.default_rng(7)
     mix = synthetic_mix(12.0, seed=3)
     # Real magnitudes: the model's input is an STFT magnitude, not noise.
