@@ -14,6 +14,7 @@ codec              stem file codec (``flac``, ``wav``)             ``flac``
 transcription_rate sample rate of transcription-prep audio       16000
 max_duration_s     longer inputs are rejected before separation  10800 (3 h)
 hashes_per_tick    new files the sensor hashes per tick          500
+device             where separation runs (``auto``/``cpu``/``gpu``) ``auto``
 executor           where a run's steps execute (below)           ``multiprocess``
 dask_address       Dask scheduler (``tcp://host:8786``)          (none)
 executor_config    run config file with the executor's defaults  (none)
@@ -44,6 +45,7 @@ from catalogue.layout import StorageLayout, model_slug
 ENV_PREFIX = "STEMLINE_"
 #: The values of the ``executor`` setting (``orchestration.executors`` maps them to Dagster's).
 Executor = Literal["multiprocess", "in_process", "dask", "k8s"]
+DeviceChoice = Literal["auto", "cpu", "gpu"]
 
 
 class StemlineSettings(dg.ConfigurableResource):
@@ -56,6 +58,7 @@ class StemlineSettings(dg.ConfigurableResource):
     transcription_rate: int = 16000
     max_duration_s: float = 10800.0
     hashes_per_tick: int = 500
+    device: DeviceChoice = "auto"
     executor: Executor = "multiprocess"
     dask_address: str = ""
     executor_config: str = ""

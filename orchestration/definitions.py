@@ -69,7 +69,10 @@ def build_definitions(settings: StemlineSettings | None = None) -> dg.Definition
         asset_checks=[*TRACK_CHECKS, catalogue_matches_parquet],
         jobs=[process_tracks, refresh_catalogue],
         sensors=[make_folder_sensor(process_tracks, stems_code_version(settings.model))],
-        resources={"settings": settings, "engine": SeparationEngine(model=settings.model)},
+        resources={
+            "settings": settings,
+            "engine": SeparationEngine(model=settings.model, device=settings.device),
+        },
         executor=executor_for(settings),
     )
 
