@@ -5,12 +5,15 @@ a process pool (``spawn`` start method, safe next to TensorFlow or Dagster in th
 parent) and analysed concurrently. Starting a worker costs about 1-1.5 s (importing
 essentia), more than analysing a 30 s stem (about 0.7 s), so callers that process many
 tracks should create the pool once with :func:`feature_process_pool` and pass it in.
+Workers exit on their own when the process that started them dies (killed, say), so a killed
+pipeline leaves no orphaned workers holding its memory and its output pipes.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -19,6 +22,19 @@ import numpy as np
 
 from features.settings import FeatureSettings
 from features.stem import StemFeatures, extract_stem_features
+
+PARENT_POLL_S = 1.0
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker once ``parent_pid`` is gone (its parent changed)."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _import_features(_: int = 0) -> int:
@@ -41,7 +57,12 @@ def feature_process_pool(max_workers: int | None = None, warm: bool = True) -> P
         Start every worker now (imports essentia once per worker).
     """
     workers = max_workers or os.cpu_count() or 1
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
     if warm:
         list(pool.map(_import_features, range(workers)))
     return pool

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -82,3 +88,24 @@ def test_track_stems_in_parallel_processes_match_sequential():
     for name in stems:
         assert parallel[name].pitch.equals(sequential[name].pitch)
         assert parallel[name].notes.equals(sequential[name].notes)
+
+
+KILLED_POOL_OWNER = """
+import os, signal
+from features.parallel import feature_process_pool
+pool = feature_process_pool(2)  # both workers started
+print("workers up", flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_pool_workers_exit_when_the_process_that_started_them_is_killed():
+    # The workers inherit the owner's stdout: `run` returns only once they have all exited
+    # (orphaned workers used to keep a killed `stemline run`'s output pipe open forever).
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    owner = subprocess.run(
+        [sys.executable, "-c", KILLED_POOL_OWNER], env=env, capture_output=True, timeout=120
+    )
+    assert owner.returncode == -signal.SIGKILL
+    assert owner.stdout.strip() == b"workers up"
