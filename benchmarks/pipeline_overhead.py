@@ -87,7 +87,7 @@ class Breakdown:
         items = [
             ("stems step outside separation (model load, records)",
              steps.pop("stems", 0.0) - self.separation_s),
-            ("stem_features: start/stop of its worker processes", self.pool_start_s),
+            ("stem_features: starting/stopping a worker pool per step", self.pool_start_s),
             ("stem_features step outside compute and pool",
              steps.pop("stem_features", 0.0) - self.features_s - self.pool_start_s),
         ]  # fmt: skip
@@ -122,13 +122,23 @@ def _metadata_value(entry, key: str) -> float:
     return float(value.value) if value is not None else 0.0
 
 
-def measure(name: str, audio_dir: Path, storage: Path, audio_s: float, model: str) -> Breakdown:
+def measure(
+    name: str, audio_dir: Path, storage: Path, audio_s: float, model: str, shared_pool: bool
+) -> Breakdown:
     """Run the pipeline on ``audio_dir`` with a fresh storage root and instance; read the
-    compute and step timings of the same run from the instance's event log."""
+    compute and step timings of the same run from the instance's event log. Without
+    ``shared_pool`` every ``stem_features`` step starts its own worker pool (as before
+    ``run_folder`` shared one)."""
+    import contextlib
+
     import dagster as dg
 
     from assets.settings import StemlineSettings
+    from orchestration import pipeline
     from orchestration.pipeline import run_folder
+
+    if not shared_pool:
+        pipeline.shared_feature_pool = lambda workers: contextlib.nullcontext()
 
     home = storage / ".dagster"
     os.environ["DAGSTER_HOME"] = str(home)  # run_folder creates its instance here
@@ -168,10 +178,10 @@ def measure(name: str, audio_dir: Path, storage: Path, audio_s: float, model: st
 
 
 def measure_in_child(
-    name: str, audio_dir: Path, storage: Path, audio_s: float, model: str
+    name: str, audio_dir: Path, storage: Path, audio_s: float, model: str, shared_pool: bool
 ) -> Breakdown:
     """``measure`` in a fresh Python process (its own imports and model load)."""
-    job = json.dumps([name, str(audio_dir), str(storage), audio_s, model])
+    job = json.dumps([name, str(audio_dir), str(storage), audio_s, model, shared_pool])
     out = subprocess.run(
         [sys.executable, __file__, "--measure-one", job], check=True, stdout=subprocess.PIPE
     ).stdout
@@ -203,18 +213,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demo-songs", type=int, default=5, help="demo songs (0: none)")
     parser.add_argument("-p", "--params", default="spleeter:2stems", help="model")
     parser.add_argument("--workdir", type=Path, default=None, help="keep files here")
+    parser.add_argument(
+        "--pool-per-step",
+        action="store_true",
+        help="start a feature worker pool in every stem_features step (the behaviour before "
+        "run_folder shared one), for comparison",
+    )
     parser.add_argument("--measure-one", help=argparse.SUPPRESS)  # the child process's job
     args = parser.parse_args(argv)
     if args.measure_one:
-        name, audio_dir, storage, audio_s, model = json.loads(args.measure_one)
-        print(json.dumps(asdict(measure(name, Path(audio_dir), Path(storage), audio_s, model))))
+        name, audio_dir, storage, audio_s, model, shared = json.loads(args.measure_one)
+        result = measure(name, Path(audio_dir), Path(storage), audio_s, model, shared)
+        print(json.dumps(asdict(result)))
         return 0
     import soundfile as sf
 
     from demodata import write_demo_songs
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="stemline-overhead-"))
-    print(f"cpu_count={os.cpu_count()}, work folder {work}")
+    pools = "one per stem_features step" if args.pool_per_step else "one shared by all tracks"
+    print(f"cpu_count={os.cpu_count()}, feature worker pool: {pools}, work folder {work}")
+    options = (args.params, not args.pool_per_step)
     results = []
     try:
         if args.demo_songs > 0:
@@ -222,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             paths = write_demo_songs(songs, n_songs=args.demo_songs)
             audio_s = sum(sf.info(p / "mixture.wav").duration for p in paths)
             data = work / "demo" / "data"
-            results.append(measure_in_child("demo data", songs, data, audio_s, args.params))
+            results.append(measure_in_child("demo data", songs, data, audio_s, *options))
             report(results[-1])
         if args.tracks > 0:
             folder = work / "synthetic" / "audio"
@@ -232,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n(rendered {args.tracks} synthetic tracks in {took:.0f} s)")
             name = f"synthetic {args.tracks} x {args.duration:g} s"
             data = work / "synthetic" / "data"
-            results.append(measure_in_child(name, folder, data, audio_s, args.params))
+            results.append(measure_in_child(name, folder, data, audio_s, *options))
             report(results[-1])
     finally:
         if args.workdir is None:

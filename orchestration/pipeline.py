@@ -5,7 +5,8 @@ The same assets, checks and storage as the UI, executed in this process through 
 so runs show up in ``stemline ui`` afterwards. Tracks are processed one partition at a time in
 one process, so the separation model loads once for the whole folder. Only tracks whose final
 outputs are missing or whose stems came from another model or checkpoint are processed; the
-rest are skipped.
+rest are skipped. The tracks' ``stem_features`` steps share one pool of feature worker
+processes, started once per call.
 """
 
 import logging
@@ -20,8 +21,10 @@ import polars as pl
 from assets.engine import stems_code_version
 from assets.partitions import TRACKS
 from assets.settings import StemlineSettings
+from assets.stem_features import shared_feature_pool
 from catalogue.atomic import exclusive_lock, process_alive
 from catalogue.inventory import update_inventory
+from separation.configs import load_config
 
 from .definitions import build_definitions
 
@@ -148,20 +151,24 @@ def run_folder(
         todo = [t for t in tracks if needs_processing(settings, t, code_version)]
         summary.skipped = [t for t in tracks if t not in todo]
         job = defs.resolve_job_def("process_tracks")
-        for i, track_id in enumerate(todo):
-            res = job.execute_in_process(
-                run_config=_quiet_run_config(log_level),
-                partition_key=track_id,
-                instance=instance,
-                raise_on_error=False,
-                tags=tags,
-            )
-            if res.success:
-                summary.processed.append(track_id)
-            else:
-                summary.failed[track_id] = _error_of(settings, track_id)
-            if progress is not None:
-                progress(i + 1, len(todo), track_id)
+        # One pool of feature workers for all tracks (one per stem, at most one per core),
+        # instead of one started per track.
+        workers = min(len(load_config(settings.model).instruments), os.cpu_count() or 1)
+        with shared_feature_pool(workers if todo else 0):
+            for i, track_id in enumerate(todo):
+                res = job.execute_in_process(
+                    run_config=_quiet_run_config(log_level),
+                    partition_key=track_id,
+                    instance=instance,
+                    raise_on_error=False,
+                    tags=tags,
+                )
+                if res.success:
+                    summary.processed.append(track_id)
+                else:
+                    summary.failed[track_id] = _error_of(settings, track_id)
+                if progress is not None:
+                    progress(i + 1, len(todo), track_id)
         defs.resolve_job_def("refresh_catalogue").execute_in_process(
             run_config=_quiet_run_config(log_level),
             instance=instance,
