@@ -13,10 +13,16 @@ instruments for ``unet.softmax_unet``). Only ``keras`` layers and ``keras.ops`` 
 model runs on any Keras backend.
 
 Layer names follow ``{instrument}_{role}{k}`` so the checkpoint reader can address them.
+
+``build_unet(cfg, fast=True)`` (the default) swaps the layers TensorFlow runs slowly on CPU for
+the exact reformulations of :mod:`separation.fast_layers`: same layer names, weights and
+outputs (to float rounding), less time. ``fast=False`` builds the plain Keras layers, the
+direct transcription of Spleeter's graph.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -27,6 +33,22 @@ if TYPE_CHECKING:
 BN_EPSILON = 1e-3
 BN_MOMENTUM = 0.99
 LEAKY_SLOPE = 0.2
+
+# How the fast model computes each decoder transposed convolution (1-based; absent = the plain
+# Keras layer), chosen per layer by measurement (benchmarks/unet_layers.py, 2 CPUs, TF 2.21).
+# The best choice depends on TensorFlow's CPU kernels: its own (Eigen, the default on CPUs
+# without AVX-512) or oneDNN's (TF_ENABLE_ONEDNN_OPTS=1), which run these shapes very
+# differently. See separation.fast_layers for the formulations.
+FAST_DECONVS_EIGEN: dict[int, str] = {1: "matmul", 5: "subpixel"}
+FAST_DECONVS_ONEDNN: dict[int, str] = {6: "subpixel"}
+DECONV_KINDS = ("subpixel", "matmul")
+
+
+def fast_deconvs() -> dict[int, str]:
+    """The fast model's decoder formulations for the running backend's CPU kernels."""
+    from .fast_layers import onednn_enabled
+
+    return dict(FAST_DECONVS_ONEDNN if onednn_enabled() else FAST_DECONVS_EIGEN)
 
 
 def _encoder_activation(name: str | None, layer_name: str) -> keras.layers.Layer:
@@ -58,8 +80,42 @@ def _batch_norm(layer_name: str) -> keras.layers.Layer:
     )
 
 
-def _instrument_logits(x: keras.KerasTensor, cfg: ModelConfig, inst: str) -> keras.KerasTensor:
-    """Build one instrument's U-Net up to its final (pre-activation) mask convolution."""
+def _deconv(filters: int, name: str, impl: str | None) -> keras.layers.Layer:
+    """A ``5x5`` stride-2 ``same`` transposed convolution, plain or reformulated."""
+    import keras
+
+    from . import fast_layers
+
+    if impl == "subpixel":
+        return fast_layers.SubPixelConv2DTranspose(filters, name=name)
+    if impl == "matmul":
+        return fast_layers.MatmulConv2DTranspose(filters, name=name)
+    return keras.layers.Conv2DTranspose(filters, (5, 5), strides=(2, 2), padding="same", name=name)
+
+
+def _mask_conv(name: str, fast: bool) -> keras.layers.Layer:
+    """The final ``4x4`` dilation-2 mask convolution with two filters (stereo)."""
+    import keras
+
+    from .fast_layers import SpaceToDepthDilatedConv2D
+
+    if fast:
+        return SpaceToDepthDilatedConv2D(2, 4, name=name)
+    return keras.layers.Conv2D(2, (4, 4), dilation_rate=(2, 2), padding="same", name=name)
+
+
+def _instrument_logits(
+    x: keras.KerasTensor,
+    cfg: ModelConfig,
+    inst: str,
+    fast: bool,
+    deconvs: Mapping[int, str],
+) -> keras.KerasTensor:
+    """Build one instrument's U-Net up to its final (pre-activation) mask convolution.
+
+    ``deconvs`` maps decoder layers (1-based) to a fast formulation; ``fast`` also selects
+    the fast mask convolution.
+    """
     import keras
 
     conv_kw = {"kernel_size": (5, 5), "strides": (2, 2), "padding": "same"}
@@ -76,7 +132,7 @@ def _instrument_logits(x: keras.KerasTensor, cfg: ModelConfig, inst: str) -> ker
     prev = skips[-1]
     decoder_filters = (*tuple(reversed(cfg.conv_filters[:-1])), 1)
     for k, filters in enumerate(decoder_filters, start=1):
-        up = keras.layers.Conv2DTranspose(filters, name=f"{inst}_deconv{k}", **conv_kw)(prev)
+        up = _deconv(filters, f"{inst}_deconv{k}", deconvs.get(k))(prev)
         act = _decoder_activation(cfg.deconv_activation, f"{inst}_dec_act{k}")(up)
         bn = _batch_norm(f"{inst}_dec_bn{k}")(act)
         if k <= 3:
@@ -87,12 +143,15 @@ def _instrument_logits(x: keras.KerasTensor, cfg: ModelConfig, inst: str) -> ker
             )
         else:
             prev = bn
-    return keras.layers.Conv2D(
-        2, (4, 4), dilation_rate=(2, 2), padding="same", name=f"{inst}_mask_conv"
-    )(prev)
+    return _mask_conv(f"{inst}_mask_conv", fast)(prev)
 
 
-def build_unet(cfg: ModelConfig, segments: int | None = None) -> keras.Model:
+def build_unet(
+    cfg: ModelConfig,
+    segments: int | None = None,
+    fast: bool = True,
+    deconvs: Mapping[int, str] | None = None,
+) -> keras.Model:
     """Build the separation model for ``cfg`` (weights uninitialised).
 
     Parameters
@@ -101,6 +160,13 @@ def build_unet(cfg: ModelConfig, segments: int | None = None) -> keras.Model:
         The model configuration; its ``T``, ``F``, activations and model type shape the net.
     segments : int, optional
         Fixed batch size (number of segments per call); ``None`` leaves it dynamic.
+    fast : bool
+        Use the faster exact reformulations of the slow layers (default); ``False`` gives
+        the plain Keras layers. Both have the same layer names and weights (so the same
+        checkpoint mapping) and agree to float rounding.
+    deconvs : mapping of int to str, optional
+        With ``fast``, override the per-layer choice of :func:`fast_deconvs`: decoder layer
+        (1-based) to one of ``DECONV_KINDS`` (for tests and benchmarks).
 
     Returns
     -------
@@ -110,8 +176,21 @@ def build_unet(cfg: ModelConfig, segments: int | None = None) -> keras.Model:
     """
     import keras
 
+    from .fast_layers import SoftmaxMasking
+
+    if not fast:
+        deconvs = {}
+    elif deconvs is None:
+        deconvs = fast_deconvs()
+    unknown = set(deconvs.values()) - set(DECONV_KINDS)
+    if unknown:
+        raise ValueError(f"unknown decoder formulation(s) {sorted(unknown)}")
     inputs = keras.Input(shape=(cfg.T, cfg.F, cfg.n_channels), batch_size=segments, name="mix")
-    logits = [_instrument_logits(inputs, cfg, inst) for inst in cfg.instruments]
+    logits = [_instrument_logits(inputs, cfg, i, fast, deconvs) for i in cfg.instruments]
+    name = f"spleeter_{len(cfg.instruments)}stems"
+    if fast and cfg.model_type == "unet.softmax_unet":
+        outputs = SoftmaxMasking(name="masked_spectrograms")([*logits, inputs])
+        return keras.Model(inputs, outputs, name=name)
     stacked = keras.layers.Lambda(
         lambda ts: keras.ops.stack(ts, axis=-1), name="stack_instruments"
     )(logits)
@@ -122,4 +201,4 @@ def build_unet(cfg: ModelConfig, segments: int | None = None) -> keras.Model:
     outputs = keras.layers.Lambda(
         lambda ms: ms[0] * keras.ops.expand_dims(ms[1], -1), name="masked_spectrograms"
     )([masks, inputs])
-    return keras.Model(inputs, outputs, name=f"spleeter_{len(cfg.instruments)}stems")
+    return keras.Model(inputs, outputs, name=name)
