@@ -13,9 +13,12 @@ and times the call. From the same run (the Dagster event log of its instance) it
 * separation compute: the ``seconds`` metadata of every ``stems`` materialisation (decode,
   resample, model, encode: ``Separator.separate_to_file``; the model load is not in it);
 * features compute: the ``compute_s`` metadata of every ``stem_features`` materialisation
-  (read the stems, extract, write the tables; the start of its worker processes is reported
-  apart, as ``pool_start_s``);
+  (read the stems, extract, write the tables). ``run_folder`` shares one pool of feature worker
+  processes across its tracks, started in the background; with ``--pool-per-step`` every step
+  starts its own, as before, and that start-up is reported apart (``pool_start_s``);
 * every step's duration (start to end, from Dagster's step stats) and every run's,
+* the CPU seconds of the run (the process and its feature workers), steadier than the wall time
+  when other work shares the machine,
 
 and prints the wall time, both compute sums, ``overhead = wall / (separation + features)``
 against the 15 % target (issue #5), and where the rest of the wall time went: the other assets
@@ -36,6 +39,7 @@ machine)::
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -69,6 +73,7 @@ class Breakdown:
     steps_s: dict[str, float] = field(default_factory=dict)
     runs_s: float = 0.0
     before_runs_s: float = 0.0
+    cpu_s: float = 0.0
     after_runs_s: float = 0.0
 
     @property
@@ -94,9 +99,9 @@ class Breakdown:
         items += sorted(steps.items(), key=lambda kv: -kv[1])
         items += [
             ("Dagster inside runs, between steps", self.runs_s - sum(self.steps_s.values())),
-            ("before the first run (inventory, hashing, instance)", self.before_runs_s),
+            ("before the first run (scan, hashing, instance, skip test)", self.before_runs_s),
             (
-                "between runs (run set-up, needs_processing)",
+                "between runs (Dagster run creation and set-up)",
                 self.wall_s - self.before_runs_s - self.after_runs_s - self.runs_s,
             ),
             ("after the last run", self.after_runs_s),
@@ -122,6 +127,13 @@ def _metadata_value(entry, key: str) -> float:
     return float(value.value) if value is not None else 0.0
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process and of its exited (joined) child processes."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def measure(
     name: str, audio_dir: Path, storage: Path, audio_s: float, model: str, shared_pool: bool
 ) -> Breakdown:
@@ -145,12 +157,14 @@ def measure(
     settings = StemlineSettings(
         storage_root=str(storage), audio_roots=[str(audio_dir.absolute())], model=model
     )
+    cpu_before = _cpu_s()
     started = time.time()
     summary = run_folder(settings)
     ended = time.time()
+    cpu = _cpu_s() - cpu_before
     if summary.failed:
         raise SystemExit(f"{name}: tracks failed: {summary.failed}")
-    result = Breakdown(name, len(summary.processed), audio_s, ended - started)
+    result = Breakdown(name, len(summary.processed), audio_s, ended - started, cpu_s=cpu)
     first_start, last_end = ended, started
     with dg.DagsterInstance.from_config(str(home)) as instance:
         for run in instance.get_runs():
@@ -199,6 +213,14 @@ def report(b: Breakdown) -> None:
     print(
         f"overhead wall / compute     {b.ratio:9.3f}  ({(b.ratio - 1) * 100:+.1f} %; "
         f"{verdict} the 15 % target)"
+    )
+    print(
+        f"per track                   {b.compute_s / b.tracks:9.2f} s compute, "
+        f"{(b.wall_s - b.compute_s) / b.tracks:.2f} s rest"
+    )
+    print(
+        f"CPU time of the run         {b.cpu_s:9.2f} s (this process and its feature workers; "
+        f"steadier than wall time on a busy machine)"
     )
     print(f"the rest, {b.wall_s - b.compute_s:.2f} s:")
     for label, seconds in b.rest():
