@@ -35,10 +35,11 @@ BN_MOMENTUM = 0.99
 LEAKY_SLOPE = 0.2
 
 # How the fast model computes each decoder transposed convolution (1-based; absent = the plain
-# Keras layer), chosen per layer by measurement (benchmarks/unet_layers.py, 2 CPUs, TF 2.21).
-# The best choice depends on TensorFlow's CPU kernels: its own (Eigen, the default on CPUs
-# without AVX-512) or oneDNN's (TF_ENABLE_ONEDNN_OPTS=1), which run these shapes very
-# differently. See separation.fast_layers for the formulations.
+# Keras layer), chosen per layer by measurement (benchmarks/unet_layers.py, 2 CPUs, TF 2.21,
+# batches of 1 and 2 segments). The best choice depends on TensorFlow's CPU kernels: its own
+# (Eigen, the default on CPUs without AVX-512) or oneDNN's (TF_ENABLE_ONEDNN_OPTS=1), which
+# run these shapes very differently. Whole model, CPU time per segment, fast vs plain: Eigen
+# 1.19x at batch 1 and 2; oneDNN 1.0x at batch 1, 1.13x at batch 2.
 FAST_DECONVS_EIGEN: dict[int, str] = {1: "matmul", 5: "subpixel"}
 FAST_DECONVS_ONEDNN: dict[int, str] = {6: "subpixel"}
 DECONV_KINDS = ("subpixel", "matmul")
@@ -189,7 +190,7 @@ def build_unet(
     logits = [_instrument_logits(inputs, cfg, i, fast, deconvs) for i in cfg.instruments]
     name = f"spleeter_{len(cfg.instruments)}stems"
     if fast and cfg.model_type == "unet.softmax_unet":
-        outputs = SoftmaxMasking(name="masked_spectrograms")([*logits, inputs])
+        outputs = SoftmaxMasking(name="softmax_masked_spectrograms")([*logits, inputs])
         return keras.Model(inputs, outputs, name=name)
     stacked = keras.layers.Lambda(
         lambda ts: keras.ops.stack(ts, axis=-1), name="stack_instruments"

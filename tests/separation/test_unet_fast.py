@@ -142,6 +142,18 @@ def test_block_grid_dilated_conv_matches_keras(kernel, shape):
     np.testing.assert_allclose(np.asarray(fast(x)), np.asarray(ref(x)), atol=5e-5, rtol=1e-5)
 
 
+def test_fast_layers_round_trip_through_their_config():
+    layers = [
+        fast_layers.SubPixelConv2DTranspose(3, name="a"),
+        fast_layers.MatmulConv2DTranspose(3, name="b"),
+        fast_layers.SpaceToDepthDilatedConv2D(2, 4, name="c"),
+        fast_layers.SoftmaxMasking(name="d"),
+    ]
+    for layer in layers:
+        clone = type(layer).from_config(layer.get_config())
+        assert clone.get_config() == layer.get_config()
+
+
 def test_block_rearrangements_match_keras_ops():
     x = np.arange(2 * 4 * 6 * 3, dtype=np.float32).reshape(2, 4, 6, 3)
     blocks = fast_layers.space_to_depth2(x)
