@@ -112,7 +112,8 @@ class MatmulConv2DTranspose(SubPixelConv2DTranspose):
     left operand, TensorFlow's matrix product is 2-4x faster than with the few pixels on the
     left, which is what its own transposed convolution does. The products hold 25 values per
     output channel and input pixel, so this suits layers with a small input and many weights,
-    such as Spleeter's first decoder layers (8x16 and 16x32 pixels, 512 input channels).
+    such as Spleeter's first decoder layers (8x16 and 16x32 pixels, 512 input channels), or
+    with a single output channel (the last one, where oneDNN's kernel is slow).
     """
 
     def call(self, inputs):

@@ -39,9 +39,9 @@ LEAKY_SLOPE = 0.2
 # batches of 1 and 2 segments). The best choice depends on TensorFlow's CPU kernels: its own
 # (Eigen, the default on CPUs without AVX-512) or oneDNN's (TF_ENABLE_ONEDNN_OPTS=1), which
 # run these shapes very differently. Whole model, CPU time per segment, fast vs plain: Eigen
-# 1.32x at batch 1, 1.24x at batch 2; oneDNN 1.0x at batch 1, 1.13x at batch 2.
+# 1.32x at batch 1, 1.24x at batch 2; oneDNN 1.08x at batch 1, 1.13x at batch 2.
 FAST_DECONVS_EIGEN: dict[int, str] = {1: "matmul", 2: "matmul", 5: "subpixel"}
-FAST_DECONVS_ONEDNN: dict[int, str] = {6: "subpixel"}
+FAST_DECONVS_ONEDNN: dict[int, str] = {6: "matmul"}
 DECONV_KINDS = ("subpixel", "matmul")
 
 
