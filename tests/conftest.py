@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+import separation  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS before any test imports TensorFlow)
 from assets.settings import StemlineSettings
 
 
