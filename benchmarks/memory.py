@@ -41,7 +41,7 @@ if job["no_jax"]:  # as if jax were not installed: TensorFlow and Keras import i
 
     sys.meta_path.insert(0, NoJax())
 from separation import Separator
-sep = Separator("spleeter:2stems").load()
+sep = Separator("spleeter:2stems", chunk_segments=job["chunk_segments"]).load()
 result = {"after_load_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 if job["wav"]:
     t0 = time.perf_counter()
@@ -87,18 +87,25 @@ def main() -> int:
     parser.add_argument(
         "--no-jax", action="store_true", help="hide jax, as in an install without the dev extra"
     )
+    parser.add_argument(
+        "--chunk-segments", type=int, default=None, help="segments per chunk (default: device's)"
+    )
     args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} CPUs; jax hidden: {args.no_jax}")
+    print(
+        f"machine: {os.cpu_count()} CPUs; jax hidden: {args.no_jax}; "
+        f"chunk segments: {args.chunk_segments or 'default'}"
+    )
     print(f"{'audio':>8} {'seconds':>8} {'x rt':>6} {'peak RSS MB':>12}")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        base = run_child({"wav": None, "out": None, "no_jax": args.no_jax})
+        common = {"no_jax": args.no_jax, "chunk_segments": args.chunk_segments}
+        base = run_child({"wav": None, "out": None, **common})
         print(f"{'(load)':>8} {'':>8} {'':>6} {base['peak_rss_mb']:>12.0f}", flush=True)
         peaks = []
         for minutes in args.minutes:
             wav = tmp / f"in_{minutes:g}min.wav"
             write_track(wav, minutes * 60)
-            res = run_child({"wav": str(wav), "out": str(tmp / "out"), "no_jax": args.no_jax})
+            res = run_child({"wav": str(wav), "out": str(tmp / "out"), **common})
             wav.unlink()
             peaks.append(res["peak_rss_mb"])
             print(

@@ -31,6 +31,8 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+#: The 2stems U-Net's arithmetic per second of stereo audio (2 x 6.10 GMAC per 11.89 s segment).
+GFLOP_PER_AUDIO_S = 2.05
 SPLEETER_VENV = REPO / ".spleeter-ref" / "venv"
 
 STEMLINE_CHILD = r"""
@@ -39,7 +41,9 @@ import numpy as np
 from separation import Separator
 job = json.loads(sys.argv[1])
 wave = np.load(job["input"], mmap_mode="r")
-t0 = time.perf_counter(); sep = Separator("spleeter:2stems").load(); load = time.perf_counter() - t0
+t0 = time.perf_counter()
+sep = Separator("spleeter:2stems", chunk_segments=job["chunk_segments"]).load()
+load = time.perf_counter() - t0
 result = {"load": load}
 if job["mode"] == "file":
     t0 = time.perf_counter()
@@ -115,16 +119,22 @@ def main() -> int:
     parser.add_argument("--durations", type=float, nargs="+", default=[30.0, 180.0, 600.0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-spleeter", action="store_true", help="skip original Spleeter")
+    parser.add_argument(
+        "--chunk-segments", type=int, default=None, help="segments per chunk (default: device's)"
+    )
     args = parser.parse_args()
     import numpy as np
     import soundfile as sf
 
     have_spleeter = (SPLEETER_VENV / "bin" / "python").exists() and not args.no_spleeter
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(REPO))
-    print(f"machine: {os.cpu_count()} CPUs; spleeter side env: {have_spleeter}")
+    print(
+        f"machine: {os.cpu_count()} CPUs; spleeter side env: {have_spleeter}; "
+        f"chunk segments: {args.chunk_segments or 'default'}"
+    )
     header = (
         f"{'audio s':>8} {'load s':>7} {'sep s':>7} {'x rt':>6} {'file s':>7} {'x rt':>6} "
-        f"{'RSS MB':>7}"
+        f"{'RSS MB':>7} {'GFLOP/s':>7}"
     )
     if have_spleeter:
         header += f" | {'spl s':>7} {'x rt':>6} {'RSS MB':>7} {'speedup':>7}"
@@ -138,13 +148,14 @@ def main() -> int:
             np.save(npy, wave)
             sf.write(wav, wave, 44100, subtype="FLOAT")
             job = {"input": str(npy), "wav": str(wav), "out": str(tmp / "out"),
-                   "repeats": args.repeats}  # fmt: skip
+                   "repeats": args.repeats, "chunk_segments": args.chunk_segments}  # fmt: skip
             mem = run_child(Path(sys.executable), STEMLINE_CHILD, {**job, "mode": "memory"}, env)
             fil = run_child(Path(sys.executable), STEMLINE_CHILD, {**job, "mode": "file"}, env)
             sep_s = statistics.median(mem["separate"])
             row = (
                 f"{seconds:>8.0f} {mem['load']:>7.2f} {sep_s:>7.2f} {seconds / sep_s:>6.1f} "
-                f"{fil['file']:>7.2f} {seconds / fil['file']:>6.1f} {fil['peak_rss_mb']:>7.0f}"
+                f"{fil['file']:>7.2f} {seconds / fil['file']:>6.1f} {fil['peak_rss_mb']:>7.0f} "
+                f"{GFLOP_PER_AUDIO_S * seconds / sep_s:>7.1f}"
             )
             if have_spleeter:
                 spl = run_child(
@@ -158,7 +169,8 @@ def main() -> int:
                     f"{spl_s / sep_s:>6.2f}x"
                 )
             print(row, flush=True)
-    print("x rt = seconds of audio per second of compute; speedup = Spleeter s / stemline s")
+    print("x rt = seconds of audio per second of compute; speedup = Spleeter s / stemline s;")
+    print("GFLOP/s = the U-Net's arithmetic over the whole separate() time (STFT etc. included)")
     return 0
 
 
