@@ -92,16 +92,8 @@ def test_separate_files_batches_and_isolates_bad_inputs(tmp_path, separator_2ste
     assert not list((tmp_path / "out").glob("bad/*"))
 
 
-def test_batcher_runs_one_call_per_round_and_shares_failures():
-    calls: list[list[int]] = []
-
-    def run(items):
-        calls.append(list(items))
-        if -1 in items:
-            raise RuntimeError("model failed")
-        return [i * 10 for i in items]
-
-    batcher = ModelBatcher(run, max_items=4)
+def _run_tracks(batcher: ModelBatcher, tracks: list[list[int]]) -> dict[int, object]:
+    """Feed each track's inputs from its own thread; every input's result or error."""
     results: dict[int, object] = {}
 
     def track(values):
@@ -115,10 +107,9 @@ def test_batcher_runs_one_call_per_round_and_shares_failures():
         finally:
             batcher.leave()
 
-    # Three tracks of different lengths: rounds of 3, then 2, then 1 inputs.
-    threads = [threading.Thread(target=track, args=(vals,)) for vals in ([1, 2, 3], [4, 5], [6])]
+    threads = [threading.Thread(target=track, args=(vals,)) for vals in tracks]
     for _ in threads:
-        batcher.join()  # hold the rounds open until all three tracks have started
+        batcher.join()  # hold the rounds open until every track has started
     for t in threads:
         t.start()
     time.sleep(0.2)
@@ -127,23 +118,25 @@ def test_batcher_runs_one_call_per_round_and_shares_failures():
     for t in threads:
         t.join(timeout=10)
         assert not t.is_alive(), "batcher deadlocked"
+    return results
+
+
+def test_batcher_runs_one_call_per_round_and_shares_failures():
+    calls: list[list[int]] = []
+
+    def run(items):
+        calls.append(list(items))
+        if -1 in items:
+            raise RuntimeError("model failed")
+        return [i * 10 for i in items]
+
+    # Three tracks of different lengths: rounds of 3, then 2, then 1 inputs.
+    results = _run_tracks(ModelBatcher(run, max_items=4), [[1, 2, 3], [4, 5], [6]])
     assert results == {1: 10, 2: 20, 3: 30, 4: 40, 5: 50, 6: 60}
     assert sorted(len(c) for c in calls) == [1, 2, 3]
 
     # A failing model call reaches every track in that batch, and the batcher keeps going.
-    batcher = ModelBatcher(run, max_items=2)
-    results.clear()
-    threads = [threading.Thread(target=track, args=(vals,)) for vals in ([-1, 7], [8])]
-    for _ in threads:
-        batcher.join()
-    for t in threads:
-        t.start()
-    time.sleep(0.2)
-    for _ in threads:
-        batcher.leave()
-    for t in threads:
-        t.join(timeout=10)
-        assert not t.is_alive(), "batcher deadlocked after a failure"
+    results = _run_tracks(ModelBatcher(run, max_items=2), [[-1, 7], [8]])
     assert isinstance(results[-1], RuntimeError)
     assert results[7] == 70
     assert isinstance(results[8], RuntimeError)
