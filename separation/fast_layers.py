@@ -32,6 +32,13 @@ from keras import ops
 _TRANSPOSED_TAPS = ((3, 4), (1, 2), (None, 0))
 
 
+def _bias_activation(layer: keras.layers.Layer, y):
+    """``y`` plus the layer's bias (if it has one), through its activation (if any)."""
+    if layer.use_bias:
+        y = y + layer.bias
+    return layer.activation(y) if layer.activation is not None else y
+
+
 def space_to_depth2(x):
     """``(B, H, W, C)`` → ``(B, H/2, W/2, 4C)``, channel ``(2 * py + px) * C + c``.
 
@@ -91,9 +98,7 @@ class SubPixelConv2DTranspose(keras.layers.Conv2DTranspose):
         """Sub-pixel convolution, bias, activation (channels-last input)."""
         y = ops.conv(inputs, subpixel_kernel(self.kernel), strides=1, padding="same")
         y = depth_to_space2(y)
-        if self.use_bias:
-            y = y + self.bias
-        return self.activation(y) if self.activation is not None else y
+        return _bias_activation(self, y)
 
     def get_config(self) -> dict:
         """The config without the fixed kernel size, strides and padding."""
@@ -137,9 +142,7 @@ class MatmulConv2DTranspose(SubPixelConv2DTranspose):
         y = ops.reshape(y, (2, 2, self.filters, -1, h, w))
         y = ops.transpose(y, (3, 4, 0, 5, 1, 2))  # (batch, h, ry, w, rx, filters)
         y = ops.reshape(y, (-1, 2 * h, 2 * w, self.filters))
-        if self.use_bias:
-            y = y + self.bias
-        return self.activation(y) if self.activation is not None else y
+        return _bias_activation(self, y)
 
 
 def phase_diagonal_kernel(kernel):
@@ -179,9 +182,7 @@ class SpaceToDepthDilatedConv2D(keras.layers.Conv2D):
         kernel = phase_diagonal_kernel(self.kernel)
         y = ops.conv(space_to_depth2(padded), kernel, strides=1, padding="valid")
         y = depth_to_space2(y)
-        if self.use_bias:
-            y = y + self.bias
-        return self.activation(y) if self.activation is not None else y
+        return _bias_activation(self, y)
 
     def get_config(self) -> dict:
         """The config without the fixed dilation and padding."""
