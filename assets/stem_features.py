@@ -82,7 +82,7 @@ def _extract(audio: dict, rate: int) -> tuple[dict, float]:
     deps=["stems"],
     group_name="features",
     kinds={"essentia", "parquet"},
-    code_version="1",
+    code_version="2",
 )
 def stem_features(
     context: dg.AssetExecutionContext, settings: StemlineSettings

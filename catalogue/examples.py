@@ -63,15 +63,11 @@ FROM pitch_frames WHERE stem = 'vocals' GROUP BY track_id ORDER BY voiced_ratio 
     ),
     (
         "Strongest pitch class of the accompaniment per track (mean chroma; 0 = C)",
-        """WITH means AS (
-    SELECT track_id,
-           [avg(chroma[1]), avg(chroma[2]), avg(chroma[3]), avg(chroma[4]),
-            avg(chroma[5]), avg(chroma[6]), avg(chroma[7]), avg(chroma[8]),
-            avg(chroma[9]), avg(chroma[10]), avg(chroma[11]), avg(chroma[12])] AS mean_chroma
-    FROM chroma_frames WHERE stem = 'accompaniment' GROUP BY track_id)
-SELECT track_id,
+        """SELECT track_id,
        list_position(mean_chroma, list_max(mean_chroma)) - 1 AS strongest_pitch_class
-FROM means ORDER BY track_id""",
+FROM stem_summaries
+WHERE stem = 'accompaniment' AND mean_chroma IS NOT NULL
+ORDER BY track_id""",
     ),
     (
         "Failed inputs and why",

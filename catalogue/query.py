@@ -35,6 +35,21 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _missing_columns(con: duckdb.DuckDBPyConnection, source: str) -> str:
+    """Typed NULL columns for what the schema has and every file under ``source`` lacks.
+
+    Files written by an older stemline lack columns added since; the view still has them
+    (null until those tracks are re-materialised), so queries written for today's schema run.
+    """
+    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    wanted = con.execute("DESCRIBE SELECT * FROM _empty_table").fetchall()
+    return "".join(
+        f", CAST(NULL AS {sql_type}) AS {name}"
+        for name, sql_type, *_ in wanted
+        if name not in present
+    )
+
+
 def _define_views(con: duckdb.DuckDBPyConnection, layout: StorageLayout) -> dict[str, int]:
     """Create every view; returns the number of Parquet files behind each stored table."""
     counts: dict[str, int] = {}
@@ -42,17 +57,19 @@ def _define_views(con: duckdb.DuckDBPyConnection, layout: StorageLayout) -> dict
         pattern = layout.glob(table.glob)
         files = glob.glob(pattern)
         counts[table.name] = len(files)
+        con.register("_empty_table", pl.DataFrame(schema=table.schema).to_arrow())
         if files:
+            source = f"read_parquet({_sql_string(pattern)}, union_by_name = true)"
+            missing = _missing_columns(con, source)
             con.execute(
-                f"CREATE OR REPLACE VIEW {table.name} AS SELECT {table.select} FROM "
-                f"read_parquet({_sql_string(pattern)}, union_by_name = true)"
+                f"CREATE OR REPLACE VIEW {table.name} AS SELECT {table.select}{missing} "
+                f"FROM {source}"
             )
         else:
-            con.register("_empty_table", pl.DataFrame(schema=table.schema).to_arrow())
             con.execute(
                 f"CREATE OR REPLACE TABLE {table.name} AS SELECT {table.select} FROM _empty_table"
             )
-            con.unregister("_empty_table")
+        con.unregister("_empty_table")
     for name, sql in DERIVED_VIEWS.items():
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
     return counts
@@ -62,6 +79,9 @@ def connect(root: Path) -> duckdb.DuckDBPyConnection:
     """A sandboxed in-memory connection with the catalogue views over ``root``."""
     layout = StorageLayout(Path(root))
     con = duckdb.connect(":memory:")
+    # Keep Parquet footers once read: the views read every file's schema when they are defined
+    # (union_by_name), and each query would otherwise read those thousands of footers again.
+    con.execute("SET parquet_metadata_cache = true")
     _define_views(con, layout)
     root_dir = str(layout.root.resolve())
     con.execute(f"SET allowed_directories = [{_sql_string(root_dir)}]")

@@ -102,6 +102,17 @@ def empty_chroma() -> pl.DataFrame:
     return pl.DataFrame(schema=CHROMA_SCHEMA)
 
 
+def mean_chroma_by_pitch_class(chroma: np.ndarray) -> list[float]:
+    """Mean of every chroma frame, ordered C, C#, ..., B (the ``mean_chroma`` summary column).
+
+    Stored per stem so "which pitch classes dominate this stem" is one row per stem to read
+    rather than an aggregate over every frame of the catalogue.
+    """
+    by_class = np.zeros(CHROMA_BINS, dtype=np.float64)
+    by_class[list(CHROMA_PITCH_CLASSES)] = chroma.astype(np.float32).mean(axis=0, dtype=np.float64)
+    return [float(v) for v in by_class]
+
+
 def pitch_class_profile(chroma: np.ndarray, active: np.ndarray) -> np.ndarray:
     """Mean chroma over active frames re-ordered to C, C#, ..., B, max-normalised."""
     if not np.any(active):

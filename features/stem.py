@@ -20,6 +20,7 @@ from features.chroma import (
     chroma_matrix,
     empty_chroma,
     estimate_key,
+    mean_chroma_by_pitch_class,
     validate_chroma,
 )
 from features.grid import ANALYSIS_SAMPLE_RATE, FrameGrid, analysis_signal
@@ -168,6 +169,7 @@ def extract_stem_features(
                 "key": None,
                 "mode": None,
                 "key_strength": 0.0,
+                "mean_chroma": None,
             }
         )
         features = StemFeatures(
@@ -203,6 +205,7 @@ def extract_stem_features(
             "key": key,
             "mode": mode,
             "key_strength": float(np.clip(key_strength, 0.0, 1.0)),
+            "mean_chroma": mean_chroma_by_pitch_class(chroma),
         }
     )
     features = StemFeatures(

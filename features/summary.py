@@ -25,6 +25,9 @@ n_notes             Int32    number of note events
 key                 String   key tonic (e.g. "A", "C#"), null when silent
 mode                String   "major" or "minor", null when silent
 key_strength        Float32  essentia Key strength (0..1), 0 when silent
+mean_chroma         Float32  mean of the stem's chroma frames per pitch class, element
+                    [12]     [1] = C ... [12] = B (0..1); null when silent. The per-stem
+                             answer to "which pitch classes dominate" without scanning frames
 pitch_method        String   pitch method used (settings table)
 onset_methods       String   onset detection functions used, "+"-joined
 ==================  =======  ========================================================
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from features.chroma import CHROMA_BINS
 from features.validation import (
     FeatureValidationError,
     require_range,
@@ -59,6 +63,7 @@ SUMMARY_SCHEMA = {
     "key": pl.String,
     "mode": pl.String,
     "key_strength": pl.Float32,
+    "mean_chroma": pl.Array(pl.Float32, CHROMA_BINS),
     "pitch_method": pl.String,
     "onset_methods": pl.String,
 }
@@ -70,6 +75,7 @@ NULLABLE = {
     "pitch_median_hz",
     "key",
     "mode",
+    "mean_chroma",
 }
 
 
@@ -86,7 +92,7 @@ def validate_summary(frame: pl.DataFrame) -> None:
 
     Checks the schema, exactly one row, no nulls outside the nullable columns, ratios in
     [0, 1], non-negative duration and counts, and that a silent stem has no pitch,
-    notes, onsets or key.
+    notes, onsets, key or mean chroma.
     """
     family = "summary"
     require_schema(frame, SUMMARY_SCHEMA, family)
@@ -103,8 +109,15 @@ def validate_summary(frame: pl.DataFrame) -> None:
     for name in ("duration_s", "n_onsets", "n_notes", "onset_rate_hz"):
         if row[name] < 0:
             raise FeatureValidationError(f"{family}: {name} is negative")
+    mean_chroma = row["mean_chroma"]
+    if mean_chroma is not None and not all(0.0 <= v <= 1.0 for v in mean_chroma):
+        raise FeatureValidationError(f"{family}: mean_chroma outside [0, 1] or NaN")
     if row["is_silent"] and (
-        row["voiced_ratio"] > 0 or row["n_notes"] or row["n_onsets"] or row["key"] is not None
+        row["voiced_ratio"] > 0
+        or row["n_notes"]
+        or row["n_onsets"]
+        or row["key"] is not None
+        or mean_chroma is not None
     ):
         raise FeatureValidationError(
             f"{family}: a silent stem must have no pitch, notes, onsets or key"

@@ -106,3 +106,28 @@ def test_chroma_view_starts_at_c(tmp_path):
     names = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
     assert {names[i] for i, v in enumerate(chroma) if v > 0} == {"A", "C#", "E"}
     assert chroma[9] == 1.0  # A
+
+
+def test_files_from_before_a_new_column_still_answer_queries(tmp_path):
+    """Summaries written before ``mean_chroma`` existed read as null; example 10 still runs."""
+    from catalogue.examples import EXAMPLES
+    from catalogue.schema import STORED_TABLES
+
+    schema = next(t for t in STORED_TABLES if t.name == "stem_summaries").schema
+    old_schema = {k: v for k, v in schema.items() if k != "mean_chroma"}
+    row = {k: None for k in old_schema} | {
+        "track_id": "cd" * 8,
+        "model": "2stems",
+        "stem": "accompaniment",
+        "is_silent": False,
+    }
+    write_parquet(
+        pl.DataFrame([row], schema=old_schema),
+        StorageLayout(tmp_path).features("summary", "cd" * 8, "2stems", "accompaniment"),
+    )
+    out = run_query(tmp_path, "SELECT stem, mean_chroma FROM stem_summaries")
+    assert out.rows() == [("accompaniment", None)]
+    assert out.schema["mean_chroma"] == pl.Array(pl.Float32, 12)
+    title, sql = EXAMPLES[9]
+    assert "pitch class" in title
+    assert run_query(tmp_path, sql).is_empty()

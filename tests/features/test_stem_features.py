@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from features import (
@@ -32,6 +33,19 @@ def test_silent_stem_is_flagged_and_has_no_data(rng, level):
     assert summary["key"] is None and summary["pitch_median_hz"] is None
     assert summary["active_ratio"] < 0.02 and summary["n_notes"] == 0
     assert feats.grid.n_frames == 101
+    assert summary["mean_chroma"] is None
+
+
+def test_mean_chroma_is_the_mean_of_the_chroma_frames_from_c():
+    chord = sum(harmonic_tone(f, 2.0, amplitude=0.2) for f in (261.63, 329.63, 392.0))  # C E G
+    feats = extract_stem_features(np.stack([chord, chord], axis=1), SR, "accompaniment")
+    mean = np.asarray(feats.summary["mean_chroma"][0])
+    frames = feats.chroma["chroma"].to_numpy()  # essentia order: A first
+    np.testing.assert_allclose(mean, np.roll(frames.mean(axis=0), 9), rtol=1e-5)
+    assert set(np.argsort(mean)[-3:]) == {0, 4, 7}  # C, E, G
+    bad = feats.summary.with_columns(feats.summary["mean_chroma"].arr.eval(pl.element() * 3))
+    with pytest.raises(FeatureValidationError, match="mean_chroma"):
+        validate_summary(bad)
 
 
 def test_quiet_but_real_stem_is_not_silent():
@@ -51,6 +65,7 @@ def test_summary_of_a_tone():
     assert row["peak_dbfs"] == pytest.approx(20 * np.log10(0.5), abs=0.1)
     assert -30 < row["integrated_lufs"] < 0
     assert row["n_notes"] == 1 and row["pitch_method"] == "yinfft"
+    assert int(np.argmax(row["mean_chroma"])) == 9  # 220 Hz is an A (0 = C)
     bad = summary.with_columns(summary["active_ratio"] * 0 + 1.5)
     with pytest.raises(FeatureValidationError, match="active_ratio"):
         validate_summary(bad)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import dagster as dg
+import numpy as np
 import polars as pl
 import pytest
 
@@ -72,6 +73,21 @@ def test_full_run_then_incremental_rerun(songs, make_settings, instance, tmp_pat
 
     for _title, sql in EXAMPLES:
         run_query(root, sql)  # raises on any SQL error
+    # The stored per-stem mean chroma is the mean of the stem's chroma frames.
+    means = ", ".join(f"avg(chroma[{i}])" for i in range(1, 13))
+    from_frames = run_query(
+        root,
+        f"SELECT track_id, stem, [{means}] AS m FROM chroma_frames GROUP BY ALL ORDER BY ALL",
+    )
+    stored = run_query(
+        root,
+        "SELECT track_id, stem, mean_chroma AS m FROM stem_summaries "
+        "WHERE mean_chroma IS NOT NULL ORDER BY ALL",
+    )
+    assert from_frames.height > 0 and from_frames["stem"].to_list() == stored["stem"].to_list()
+    np.testing.assert_allclose(
+        np.array(stored["m"].to_list()), np.array(from_frames["m"].to_list()), atol=1e-6
+    )
 
     # Nothing changed: nothing is processed again.
     again = run_folder(settings, instance=instance)
