@@ -73,6 +73,7 @@ def make_stems_asset(model: str, mwf: bool = False, overlap: bool = False) -> dg
                     "rms_dbfs": rms,
                     "peak_dbfs": peak,
                     "clipped_samples": result.clipped_samples.get(stem, 0),
+                    "mixture_residual_db": result.mixture_residual_db,
                     "separation_s": result.seconds,
                     "written_at": now,
                     "run_id": context.run.run_id,

@@ -15,7 +15,8 @@ track_records    per track: decode status (``ok``/``error``), error message, dur
 tracks           one row per track id: its paths, ``status`` (ok / error / pending),
                  ``removed`` (no present path left), error and audio metadata
 stem_files       per track, model, stem: path, codec, checkpoint_sha256, code_version,
-                 duration_s, rms_dbfs, peak_dbfs, clipped_samples
+                 duration_s, rms_dbfs, peak_dbfs, clipped_samples, mixture_residual_db (the
+                 track's stems summed against the mixture, in band; see separation.residual)
 stems            stem_files joined with the stem summaries (active_ratio, integrated_lufs)
 pitch_frames     per 10 ms frame (100 frames/s, times at frame centres): f0_hz, voiced (0/1),
                  confidence, rms_dbfs
@@ -73,6 +74,7 @@ STEM_SCHEMA = {
     "rms_dbfs": pl.Float32,
     "peak_dbfs": pl.Float32,
     "clipped_samples": pl.Int64,
+    "mixture_residual_db": pl.Float32,
     "separation_s": pl.Float64,
     "written_at": pl.Datetime("us", "UTC"),
     "run_id": pl.String,

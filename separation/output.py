@@ -139,8 +139,9 @@ class StemWriter:
             str(self._tmp), "w", self.sample_rate, self.channels, subtype, format=fmt, **kwargs
         )
 
-    def write(self, block: np.ndarray) -> None:
-        """Append samples ``(n, channels)``."""
+    def write(self, block: np.ndarray) -> np.ndarray:
+        """Append samples ``(n, channels)``; returns them as written (clipped where the format
+        cannot hold values beyond full scale)."""
         if self._integer or self.codec in ("mp3", "ogg"):
             over = np.abs(block) > 1.0
             if over.any():
@@ -151,6 +152,7 @@ class StemWriter:
             self._peak = max(self._peak, float(np.abs(block).max()))
             self._count += block.size
         self._fh.write(block)
+        return block
 
     @property
     def levels_dbfs(self) -> tuple[float, float]:

@@ -37,6 +37,7 @@ from .device import DEVICES, Device, resolve_device
 from .engine import ChunkProcessor
 from .output import DEFAULT_FILENAME_FORMAT, StemWriter, parse_bitrate, stem_paths
 from .provider import ModelFiles, ModelProvider
+from .residual import SumResidual, residual_band_hz
 from .wiener import WienerStatistics, wiener_filter
 
 if TYPE_CHECKING:
@@ -59,6 +60,9 @@ class SeparationResult:
     seconds: float
     clipped_samples: dict[str, int] = field(default_factory=dict)
     levels_dbfs: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: In-band energy of mixture minus the sum of the written stems, relative to the mixture,
+    #: in dB (:mod:`separation.residual`); up to rounding for a sound separation.
+    mixture_residual_db: float | None = None
 
     @property
     def duration_s(self) -> float:
@@ -386,9 +390,18 @@ class Separator:
         rate, model_rate = info.sample_rate, self.config.sample_rate
         n_model = resampled_length(frames, rate, model_rate)
 
+        residual = SumResidual(rate, residual_band_hz(self.config, rate))
+        passes = iter(range(2 if self.mwf else 1, 0, -1))  # the mixture is metered once
+
         def source() -> Iterator[np.ndarray]:
             stereo = (to_stereo(b, self.multichannel) for b in read_blocks(info, start, frames))
+            if next(passes) == 1:  # the last pass: its outputs are the ones written
+                stereo = _metered(stereo, residual)
             return resample_blocks(stereo, rate, model_rate, 2, n_model)
+
+        def write(pieces: list[np.ndarray]) -> None:
+            pairs = zip(self.instruments, pieces, strict=True)
+            residual.add_stems([writers[inst].write(piece) for inst, piece in pairs])
 
         self.load()
         writers = {inst: StemWriter(paths[inst], rate, 2, codec, kbps) for inst in self.instruments}
@@ -396,12 +409,15 @@ class Separator:
         try:
             with contextlib.closing(self.iter_model_rate(source, n_model, progress)) as blocks:
                 for _, block in blocks:
-                    for i, inst in enumerate(self.instruments):
-                        for piece in restorers[inst].push(block[i]):
-                            writers[inst].write(piece)
+                    pieces = [list(restorers[inst].push(block[i])) for i, inst in
+                              enumerate(self.instruments)]  # fmt: skip
+                    for same in zip(*pieces, strict=True):
+                        write(list(same))
+            pieces = [list(restorers[inst].finish()) for inst in self.instruments]
+            for same in zip(*pieces, strict=True):
+                write(list(same))
+            residual_db = residual.residual_db()
             for inst in self.instruments:
-                for piece in restorers[inst].finish():
-                    writers[inst].write(piece)
                 writers[inst].commit()
         except BaseException:
             for writer in writers.values():
@@ -415,6 +431,7 @@ class Separator:
             seconds=time.perf_counter() - started,
             clipped_samples={inst: w.clipped for inst, w in writers.items() if w.clipped},
             levels_dbfs={inst: w.levels_dbfs for inst, w in writers.items()},
+            mixture_residual_db=residual_db,
         )
 
     def separate_many(
@@ -519,6 +536,13 @@ def _resample_exact(x: np.ndarray, rate_in: int, rate_out: int, n_out: int) -> n
     if len(y) >= n_out:
         return y[:n_out]
     return np.concatenate([y, np.zeros((n_out - len(y), y.shape[1]), np.float32)])
+
+
+def _metered(blocks: Iterator[np.ndarray], residual: SumResidual) -> Iterator[np.ndarray]:
+    """Pass mixture blocks through, feeding each to ``residual`` as it goes by."""
+    for block in blocks:
+        residual.add_mixture(block)
+        yield block
 
 
 class _RateRestorer:
