@@ -33,6 +33,8 @@ CODECS = {
     "ogg": ("OGG", "VORBIS"),
     "mp3": ("MP3", "MPEG_LAYER_III"),
 }
+#: Codecs whose files hold the samples written (up to 16-bit rounding).
+LOSSLESS_CODECS = frozenset({"wav", "flac"})
 FORMAT_KEYS = {"filename", "foldername", "instrument", "codec"}
 DEFAULT_FILENAME_FORMAT = "{filename}/{instrument}.{codec}"
 MP3_KBPS_RANGE = (32, 320)

@@ -15,6 +15,8 @@ measurement existed).
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from separation.configs import ModelConfig
@@ -108,19 +110,23 @@ class SumResidual:
     def __init__(self, sample_rate: int, cutoff_hz: float) -> None:
         self.sample_rate = sample_rate
         self.cutoff_hz = cutoff_hz
+        self._lock = threading.Lock()  # the mixture and the stems come from different threads
         self._mix = _Fifo()
         self._total = _Fifo()
         self._err = self._ref = 0.0
 
     def add_mixture(self, block: np.ndarray) -> None:
         """The next mixture samples ``(n, channels)``."""
-        self._mix.push(np.array(block, np.float32))
-        self._drain(final=False)
+        with self._lock:
+            self._mix.push(np.array(block, np.float32))
+            self._drain(final=False)
 
     def add_stems(self, blocks: list[np.ndarray]) -> None:
         """The next samples of every stem, as written (equal lengths)."""
-        self._total.push(np.sum(blocks, axis=0, dtype=np.float32))
-        self._drain(final=False)
+        total = np.sum(blocks, axis=0, dtype=np.float32)
+        with self._lock:
+            self._total.push(total)
+            self._drain(final=False)
 
     def _drain(self, final: bool) -> None:
         while min(self._mix.size, self._total.size) >= BLOCK or (

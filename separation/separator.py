@@ -30,12 +30,19 @@ from .audio import (
     to_stereo,
     validate_waveform,
 )
+from .background import BackgroundConsumer
 from .checkpoint import assign_weights, load_converted
 from .chunking import ChunkPlan, SampleWindow, stitch_chunks
 from .configs import ModelConfig, load_config
 from .device import DEVICES, Device, resolve_device
 from .engine import ChunkProcessor
-from .output import DEFAULT_FILENAME_FORMAT, StemWriter, parse_bitrate, stem_paths
+from .output import (
+    DEFAULT_FILENAME_FORMAT,
+    LOSSLESS_CODECS,
+    StemWriter,
+    parse_bitrate,
+    stem_paths,
+)
 from .provider import ModelFiles, ModelProvider
 from .residual import SumResidual, residual_band_hz
 from .wiener import WienerStatistics, wiener_filter
@@ -61,7 +68,8 @@ class SeparationResult:
     clipped_samples: dict[str, int] = field(default_factory=dict)
     levels_dbfs: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: In-band energy of mixture minus the sum of the written stems, relative to the mixture,
-    #: in dB (:mod:`separation.residual`); up to rounding for a sound separation.
+    #: in dB (:mod:`separation.residual`); up to rounding for a sound separation. ``None`` for
+    #: lossy codecs, whose files do not hold the samples written.
     mixture_residual_db: float | None = None
 
     @property
@@ -390,33 +398,47 @@ class Separator:
         rate, model_rate = info.sample_rate, self.config.sample_rate
         n_model = resampled_length(frames, rate, model_rate)
 
+        # Lossy files do not hold the samples written, so only lossless stems are metered.
         residual = SumResidual(rate, residual_band_hz(self.config, rate))
+        metered = codec in LOSSLESS_CODECS
         passes = iter(range(2 if self.mwf else 1, 0, -1))  # the mixture is metered once
 
         def source() -> Iterator[np.ndarray]:
             stereo = (to_stereo(b, self.multichannel) for b in read_blocks(info, start, frames))
-            if next(passes) == 1:  # the last pass: its outputs are the ones written
+            if next(passes) == 1 and metered:  # the last pass: its outputs are written
                 stereo = _metered(stereo, residual)
             return resample_blocks(stereo, rate, model_rate, 2, n_model)
 
         def write(pieces: list[np.ndarray]) -> None:
             pairs = zip(self.instruments, pieces, strict=True)
-            residual.add_stems([writers[inst].write(piece) for inst, piece in pairs])
+            written = [writers[inst].write(piece) for inst, piece in pairs]
+            if metered:
+                residual.add_stems(written)
+
+        def write_block(block: np.ndarray) -> None:
+            pieces = [list(restorers[inst].push(block[i])) for i, inst in
+                      enumerate(self.instruments)]  # fmt: skip
+            for same in zip(*pieces, strict=True):
+                write(list(same))
 
         self.load()
         writers = {inst: StemWriter(paths[inst], rate, 2, codec, kbps) for inst in self.instruments}
         restorers = {inst: _RateRestorer(model_rate, rate, frames) for inst in self.instruments}
         try:
-            with contextlib.closing(self.iter_model_rate(source, n_model, progress)) as blocks:
-                for _, block in blocks:
-                    pieces = [list(restorers[inst].push(block[i])) for i, inst in
-                              enumerate(self.instruments)]  # fmt: skip
-                    for same in zip(*pieces, strict=True):
-                        write(list(same))
+            # Stems are written in a background thread while the model computes the next chunk.
+            background = BackgroundConsumer(write_block, name="stemline-stem-writer")
+            try:
+                with contextlib.closing(self.iter_model_rate(source, n_model, progress)) as blocks:
+                    for _, block in blocks:
+                        background.put(block)
+            except BaseException:
+                background.close(raise_error=False)
+                raise
+            background.close()
             pieces = [list(restorers[inst].finish()) for inst in self.instruments]
             for same in zip(*pieces, strict=True):
                 write(list(same))
-            residual_db = residual.residual_db()
+            residual_db = residual.residual_db() if metered else None
             for inst in self.instruments:
                 writers[inst].commit()
         except BaseException:

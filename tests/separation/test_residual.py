@@ -94,3 +94,32 @@ def test_separation_reports_the_residual_of_the_files_it_wrote(
     # Masks share the mixture out exactly (up to rounding); the multichannel Wiener filter's
     # iterations only approximately (about -47 dB on this signal).
     assert res.mixture_residual_db < (-40 if mwf else -60)
+
+
+def test_lossy_stems_are_left_to_the_files(separator_2stems, tmp_path):
+    path = tmp_path / "mix.wav"
+    sf.write(path, synthetic_mix(2.0, seed=12), 44100)
+    res = separator_2stems.separate_to_file(path, tmp_path / "out", codec="ogg")
+    assert res.mixture_residual_db is None  # what was written is not what the files hold
+
+
+def test_a_failing_stem_writer_fails_the_file_and_leaves_nothing(
+    separator_2stems, tmp_path, monkeypatch
+):
+    """The stems are written in a background thread; its error reaches the caller."""
+    from separation import output
+
+    real_write, calls = output.StemWriter.write, {"n": 0}
+
+    def write(self, block):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("No space left on device")
+        return real_write(self, block)
+
+    monkeypatch.setattr(output.StemWriter, "write", write)
+    path = tmp_path / "mix.wav"
+    sf.write(path, synthetic_mix(30.0, seed=13), 44100)
+    with pytest.raises(OSError, match="No space left"):
+        separator_2stems.separate_to_file(path, tmp_path / "out", codec="flac")
+    assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == []
