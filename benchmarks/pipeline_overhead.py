@@ -116,8 +116,11 @@ def write_synthetic_tracks(folder: Path, n: int, duration_s: float, seed: int = 
 
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(n):
+        path = folder / f"track_{i:03d}.flac"
+        if path.exists() and sf.info(path).duration == duration_s:
+            continue  # rendered by an earlier run with the same --workdir (seeded: the same)
         song = render_song(i, seed=seed, duration_s=duration_s)
-        sf.write(folder / f"track_{i:03d}.flac", song.mixture, SAMPLE_RATE, subtype="PCM_16")
+        sf.write(path, song.mixture, SAMPLE_RATE, subtype="PCM_16")
     return n * duration_s
 
 
@@ -262,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
             paths = write_demo_songs(songs, n_songs=args.demo_songs)
             audio_s = sum(sf.info(p / "mixture.wav").duration for p in paths)
             data = work / "demo" / "data"
+            shutil.rmtree(data, ignore_errors=True)
             results.append(measure_in_child("demo data", songs, data, audio_s, *options))
             report(results[-1])
         if args.tracks > 0:
@@ -272,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n(rendered {args.tracks} synthetic tracks in {took:.0f} s)")
             name = f"synthetic {args.tracks} x {args.duration:g} s"
             data = work / "synthetic" / "data"
+            shutil.rmtree(data, ignore_errors=True)  # a fresh storage root and instance
             results.append(measure_in_child(name, folder, data, audio_s, *options))
             report(results[-1])
     finally:
