@@ -140,9 +140,11 @@ class SumResidual:
 
     def residual_db(self) -> float:
         """The residual over everything pushed, in dB; call once both streams are complete."""
-        if self._mix.size != self._total.size:
-            raise ValueError(
-                f"mixture and stems differ in length by {self._mix.size - self._total.size} samples"
-            )
-        self._drain(final=True)
-        return _to_db(self._err, self._ref)
+        with self._lock:
+            if self._mix.size != self._total.size:
+                raise ValueError(
+                    f"mixture and stems differ in length by {self._mix.size - self._total.size} "
+                    "samples"
+                )
+            self._drain(final=True)
+            return _to_db(self._err, self._ref)
