@@ -108,18 +108,22 @@ def mean_chroma_by_pitch_class(chroma: np.ndarray) -> list[float]:
     Stored per stem so "which pitch classes dominate this stem" is one row per stem to read
     rather than an aggregate over every frame of the catalogue.
     """
-    by_class = np.zeros(CHROMA_BINS, dtype=np.float64)
-    by_class[list(CHROMA_PITCH_CLASSES)] = chroma.astype(np.float32).mean(axis=0, dtype=np.float64)
-    return [float(v) for v in by_class]
+    mean = chroma.astype(np.float32).mean(axis=0, dtype=np.float64)
+    return [float(v) for v in _by_pitch_class(mean)]
+
+
+def _by_pitch_class(per_bin: np.ndarray) -> np.ndarray:
+    """HPCP bins (A first) re-ordered to pitch classes C, C#, ..., B."""
+    by_class = np.zeros(CHROMA_BINS, dtype=per_bin.dtype)
+    by_class[list(CHROMA_PITCH_CLASSES)] = per_bin
+    return by_class
 
 
 def pitch_class_profile(chroma: np.ndarray, active: np.ndarray) -> np.ndarray:
     """Mean chroma over active frames re-ordered to C, C#, ..., B, max-normalised."""
     if not np.any(active):
         return np.zeros(CHROMA_BINS, dtype=np.float32)
-    mean = chroma[active].mean(axis=0)
-    by_class = np.zeros(CHROMA_BINS, dtype=np.float32)
-    by_class[list(CHROMA_PITCH_CLASSES)] = mean
+    by_class = _by_pitch_class(chroma[active].mean(axis=0).astype(np.float32))
     top = by_class.max()
     return by_class / top if top > 0 else by_class
 
