@@ -120,5 +120,5 @@ def validate_summary(frame: pl.DataFrame) -> None:
         or mean_chroma is not None
     ):
         raise FeatureValidationError(
-            f"{family}: a silent stem must have no pitch, notes, onsets or key"
+            f"{family}: a silent stem must have no pitch, notes, onsets, key or mean chroma"
         )
