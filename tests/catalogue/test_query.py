@@ -131,3 +131,14 @@ def test_files_from_before_a_new_column_still_answer_queries(tmp_path):
     title, sql = EXAMPLES[9]
     assert "pitch class" in title
     assert run_query(tmp_path, sql).is_empty()
+    # A newer track beside it: both read, each with what its file holds.
+    chroma = [0.0] * 12
+    chroma[7] = 1.0  # G
+    write_parquet(
+        pl.DataFrame([row | {"track_id": "ce" * 8, "mean_chroma": chroma}], schema=schema),
+        StorageLayout(tmp_path).features("summary", "ce" * 8, "2stems", "accompaniment"),
+    )
+    out = run_query(tmp_path, "SELECT track_id, mean_chroma FROM stem_summaries ORDER BY 1")
+    assert out["track_id"].to_list() == ["cd" * 8, "ce" * 8]
+    assert out["mean_chroma"][0] is None and out["mean_chroma"][1].to_list() == chroma
+    assert run_query(tmp_path, sql).rows() == [("ce" * 8, 7)]
