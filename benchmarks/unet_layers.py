@@ -55,19 +55,14 @@ def model_flops(model, batch: int) -> float:
     return sum(layer_flops(layer, batch) for layer in model.layers)
 
 
-def randomize(model, seed: int = 0) -> None:
-    """Random weights; batch norms get positive scales and identity moving statistics."""
-    import keras
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            n = layer.get_weights()[0].shape
-            layer.set_weights([rng.uniform(0.5, 1.5, n), rng.normal(0, 0.1, n),
-                               np.zeros(n), np.ones(n)])  # fmt: skip
-        elif layer.weights:
-            layer.set_weights([rng.normal(0, 0.05, w.shape) for w in layer.get_weights()])
+def print_ref_fast(samples: dict[str, list[tuple[float, float]]], row) -> None:
+    """One line per variant from its median (wall, cpu) seconds and fastest wall time, as
+    ``row(label, wall, cpu, fastest)`` formats it, then the ref/fast ratios."""
+    med = {label: medians(s) for label, s in samples.items()}
+    for label, (wall, cpu) in med.items():
+        print(row(label, wall, cpu, min(w for w, _ in samples[label])))
+    (rw, rc), (fw, fc) = med["ref"], med["fast"]
+    print(f"  ref/fast: wall {rw / fw:.3f}x, cpu {rc / fc:.3f}x")
 
 
 def layer_runners(model, cfg, batch: int) -> dict[str, tuple]:
@@ -175,14 +170,10 @@ def print_whole(models: dict, cfg, batch: int, reps: int) -> None:
     audio_s = batch * cfg.segment_seconds
     print(f"\nwhole model, one call of {batch} segments ({flops / 1e9:.1f} GFLOP, "
           f"{audio_s:.1f} s of audio); max |ref - fast| = {diff:.2e}")  # fmt: skip
-    med = {label: medians(s) for label, s in samples.items()}
-    for label, (wall, cpu) in med.items():
-        walls = [w for w, _ in samples[label]]
-        print(f"  {label:<5} wall {wall * 1e3:7.1f} ms (min {min(walls) * 1e3:.1f}) "
-              f"{flops / wall / 1e9:6.1f} GFLOP/s {audio_s / wall:5.1f}x real time | "
-              f"cpu {cpu * 1e3:7.1f} ms, {flops / cpu / 1e9:5.1f} GFLOP per CPU-s")  # fmt: skip
-    (rw, rc), (fw, fc) = med["ref"], med["fast"]
-    print(f"  ref/fast: wall {rw / fw:.3f}x, cpu {rc / fc:.3f}x")
+    print_ref_fast(samples, lambda label, wall, cpu, fastest: (
+        f"  {label:<5} wall {wall * 1e3:7.1f} ms (min {fastest * 1e3:.1f}) "
+        f"{flops / wall / 1e9:6.1f} GFLOP/s {audio_s / wall:5.1f}x real time | "
+        f"cpu {cpu * 1e3:7.1f} ms, {flops / cpu / 1e9:5.1f} GFLOP per CPU-s"))  # fmt: skip
 
 
 def print_track(cfg, seconds: float, reps: int) -> None:
@@ -220,14 +211,10 @@ def print_track(cfg, seconds: float, reps: int) -> None:
     diff = max(float(np.abs(stems["ref"][k] - stems["fast"][k]).max()) for k in stems["ref"])
     print(f"\nSeparator.separate, {seconds:.0f} s synthetic track, {reps} interleaved reps; "
           f"max |ref - fast| over stems = {diff:.1e}")  # fmt: skip
-    med = {label: medians(s) for label, s in samples.items()}
-    for label, (wall, cpu) in med.items():
-        walls = [w for w, _ in samples[label]]
-        print(f"  {label:<5} wall {wall:6.2f} s (min {min(walls):.2f}) "
-              f"{seconds / wall:5.1f}x real time (best {seconds / min(walls):.1f}x) | "
-              f"cpu {cpu:6.2f} s")  # fmt: skip
-    (rw, rc), (fw, fc) = med["ref"], med["fast"]
-    print(f"  ref/fast: wall {rw / fw:.3f}x, cpu {rc / fc:.3f}x")
+    print_ref_fast(samples, lambda label, wall, cpu, fastest: (
+        f"  {label:<5} wall {wall:6.2f} s (min {fastest:.2f}) "
+        f"{seconds / wall:5.1f}x real time (best {seconds / fastest:.1f}x) | "
+        f"cpu {cpu:6.2f} s"))  # fmt: skip
 
 
 def main() -> int:
@@ -243,14 +230,17 @@ def main() -> int:
     )  # fmt: skip
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
+    import numpy as np
+
     from separation.configs import load_config
     from separation.fast_layers import onednn_enabled
     from separation.unet import build_unet, fast_deconvs
+    from tests.separation.checkpoints import randomize_weights
 
     cfg = load_config(args.config)
     models = {"ref": build_unet(cfg, fast=False), "fast": build_unet(cfg, fast=True)}
     for model in models.values():
-        randomize(model, seed=0)
+        randomize_weights(model, np.random.default_rng(0), scale=0.05)
     print(f"{cfg.name}: T={cfg.T} F={cfg.F}, {len(cfg.instruments)} instruments, "
           f"batch {args.batch}, {args.reps} interleaved reps, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip

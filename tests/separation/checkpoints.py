@@ -16,6 +16,20 @@ import numpy as np
 from separation.configs import ModelConfig
 
 
+def randomize_weights(model, rng: np.random.Generator, scale: float) -> None:
+    """Random weights for a built Keras U-Net: normal(0, ``scale``) for convolutions; batch
+    norms get positive scales and identity moving statistics, so every variance is valid."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.get_weights()[0].shape
+            layer.set_weights([rng.uniform(0.5, 1.5, n), rng.normal(0, 0.1, n),
+                               np.zeros(n), np.ones(n)])  # fmt: skip
+        elif layer.weights:
+            layer.set_weights([rng.normal(0, scale, w.shape) for w in layer.get_weights()])
+
+
 def spleeter_variables(cfg: ModelConfig, seed: int = 0) -> dict[str, np.ndarray]:
     """Random values for every variable Spleeter's graph would save for ``cfg``."""
     rng = np.random.default_rng(seed)

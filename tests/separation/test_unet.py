@@ -9,6 +9,8 @@ import pytest
 from separation.configs import EMBEDDED_NAMES, config_from_dict, load_config
 from separation.unet import build_unet
 
+from .checkpoints import randomize_weights
+
 # Spleeter's U-Net has 9,826,759 parameters per instrument including the dead sixth encoder
 # batch norm (4 x 512 values), which the Keras graph prunes.
 PARAMS_PER_INSTRUMENT = 9_826_759 - 4 * 512
@@ -53,22 +55,11 @@ def _small(model_type: str, instruments: list[str]):
     )
 
 
-def randomize(model, rng):
-    """Random conv weights; batch norms with valid (positive) variances."""
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            n = layer.get_weights()[0].shape
-            layer.set_weights([rng.uniform(0.5, 1.5, n), rng.normal(0, 0.1, n),
-                               np.zeros(n), np.ones(n)])  # fmt: skip
-        elif layer.weights:
-            layer.set_weights([rng.normal(0, 0.3, w.shape) for w in layer.get_weights()])
-
-
 def test_softmax_unet_masks_partition_the_mix():
     cfg = _small("unet.softmax_unet", ["a", "b", "c"])
     model = build_unet(cfg)
     rng = np.random.default_rng(0)
-    randomize(model, rng)
+    randomize_weights(model, rng, scale=0.3)
     mix = rng.random((2, 64, 128, 2)).astype(np.float32)
     out = np.asarray(model(mix, training=False))
     np.testing.assert_allclose(out.sum(axis=-1), mix, rtol=1e-5, atol=1e-6)
@@ -79,7 +70,7 @@ def test_sigmoid_unet_masks_are_independent_and_bounded():
     cfg = _small("unet.unet", ["a", "b"])
     model = build_unet(cfg)
     rng = np.random.default_rng(1)
-    randomize(model, rng)
+    randomize_weights(model, rng, scale=0.3)
     mix = rng.random((1, 64, 128, 2)).astype(np.float32) + 0.1
     out = np.asarray(model(mix, training=False))
     ratio = out / mix[..., None]
