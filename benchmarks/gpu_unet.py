@@ -73,4 +73,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    from separation.tensorflow_env import configure_tensorflow
+
+    configure_tensorflow()  # as the `stemline` command: oneDNN kernels on, quiet start-up
     raise SystemExit(main())

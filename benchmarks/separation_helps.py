@@ -171,4 +171,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from separation.tensorflow_env import configure_tensorflow
+
+    configure_tensorflow()  # as the `stemline` command: oneDNN kernels on, quiet start-up
     raise SystemExit(main())

@@ -254,4 +254,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # not benchmarks/separation.py
+    from separation.tensorflow_env import configure_tensorflow
+
+    configure_tensorflow()  # as the `stemline` command: oneDNN kernels on, quiet start-up
     raise SystemExit(main())

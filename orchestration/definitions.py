@@ -26,9 +26,15 @@ from assets.stem_features import stem_features
 from assets.stems import make_stems_asset
 from assets.track_audio import track_audio
 from assets.transcription_prep import transcription_prep
+from separation.tensorflow_env import configure_tensorflow
 
 from .executors import executor_for
 from .sensors import make_folder_sensor
+
+# Every step process of `dagster dev` (and every Dask worker or Kubernetes step pod) starts by
+# loading this module: set TensorFlow's environment there before a step imports it (quiet
+# start-up, oneDNN on; `stemline -v` passes TF_CPP_MIN_LOG_LEVEL=0 down to keep the logs).
+configure_tensorflow()
 
 TRACK_CHECKS = (stems_are_sound, stems_sum_to_mixture, stems_not_clipped, features_cover_stems)
 TRACK_ASSET_NAMES = (

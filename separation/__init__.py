@@ -2,15 +2,12 @@
 
 >>> from separation import Separator
 >>> stems = Separator("spleeter:2stems").separate(waveform, 44100)  # doctest: +SKIP
+
+Importing the package changes nothing in the process. Programs call
+:func:`~separation.tensorflow_env.configure_tensorflow` before TensorFlow is first imported to
+turn its oneDNN CPU kernels on and quiet its start-up (``stemline`` and the Dagster definitions
+do).
 """
-
-import os
-
-# TensorFlow only turns its oneDNN CPU kernels on by itself on CPUs with AVX-512 VNNI/BF16 or
-# AMX; elsewhere (measured on a 2-core AMD machine) they make the U-Net ~1.15x faster end to
-# end (39x vs 34x real time, 180 s track) with the same stems to 4e-6. Read once, when
-# TensorFlow is first imported; set TF_ENABLE_ONEDNN_OPTS=0 to keep TensorFlow's default.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 from .audio import AudioError
 from .checkpoint import CheckpointError

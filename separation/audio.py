@@ -6,13 +6,16 @@ left/right in WAV, FLAC and AIFF channel order) unless ``multichannel="downmix"`
 5.1 with the ITU-R BS.775 coefficients and any other layout by averaging even-numbered channels
 to the left and odd-numbered channels to the right.
 
-Any sample rate is accepted; audio is resampled to the model rate with soxr (high quality) and
-the stems back to the input rate, so outputs have the input's length and rate.
+Any sample rate from :data:`MIN_SAMPLE_RATE` (4 kHz) up is accepted; audio is resampled to the
+model rate with soxr (high quality) and the stems back to the input rate, so outputs have the
+input's length and rate. Lower rates are refused: no real recording has them, and a damaged or
+hostile header claiming, say, 1 Hz turns a few kilobytes into hours of audio to separate.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +25,8 @@ import soundfile as sf
 import soxr
 
 BLOCK_FRAMES = 1 << 16
+#: Lowest sample rate accepted, in Hz (telephone audio is 8 kHz).
+MIN_SAMPLE_RATE = 4000
 MULTICHANNEL_RULES = ("first-two", "downmix")
 
 
@@ -56,13 +61,17 @@ def probe(path: Path) -> AudioInfo:
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: empty file (0 bytes)")
     try:
-        info = sf.info(str(path))
+        info = sf.info(os.fsencode(path))  # bytes: soundfile cannot encode non-UTF-8 names
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         raise AudioError(f"{path}: not a readable audio file ({_reason(exc)})") from exc
     if info.frames <= 0:
         raise AudioError(f"{path}: contains no audio samples (zero length)")
     if info.samplerate <= 0 or info.channels <= 0:
         raise AudioError(f"{path}: invalid header (rate {info.samplerate}, {info.channels} ch)")
+    if info.samplerate < MIN_SAMPLE_RATE:
+        raise AudioError(
+            f"{path}: sample rate {info.samplerate} Hz is below the minimum of {MIN_SAMPLE_RATE} Hz"
+        )
     if info.format in ("WAV", "WAVEX"):
         _check_wav_complete(path)
     return AudioInfo(path, info.samplerate, info.channels, info.frames, info.format, info.subtype)
@@ -107,7 +116,7 @@ def read_blocks(
     total = info.frames - start if frames is None else frames
     got = 0
     try:
-        with sf.SoundFile(str(info.path)) as fh:
+        with sf.SoundFile(os.fsencode(info.path)) as fh:
             if start:
                 fh.seek(start)
             while got < total:
@@ -159,38 +168,79 @@ def resampled_length(n: int, rate_in: int, rate_out: int) -> int:
     return n if rate_in == rate_out else round(n * rate_out / rate_in)
 
 
+class ExactResampler:
+    """Push-style resampling of one stream to exactly ``n_out`` samples.
+
+    Blocks go in with :meth:`push` and come out resampled (soxr, high quality); :meth:`finish`
+    flushes the resampler's delay line and zero-fills the end. Together the outputs hold exactly
+    ``n_out`` samples: anything past ``n_out`` is cut, so a stream resampled to the model rate
+    and back has its original length again. :func:`resample_blocks` (reading) and the stem
+    writer of :mod:`separation.file_separation` (writing) both stream through it.
+
+    Parameters
+    ----------
+    rate_in, rate_out : int
+        Sample rates in Hz; when equal, blocks only pass through the length rule.
+    channels : int
+        Channels of every block, ``(n, channels)``.
+    n_out : int
+        Total samples to give out.
+    """
+
+    def __init__(self, rate_in: int, rate_out: int, channels: int, n_out: int) -> None:
+        self.channels = channels
+        self.n_out = n_out
+        self.sent = 0
+        self._stream = (
+            None
+            if rate_in == rate_out
+            else soxr.ResampleStream(rate_in, rate_out, channels, dtype="float32", quality="HQ")
+        )
+
+    @property
+    def done(self) -> bool:
+        """Whether all ``n_out`` samples have been given out (later input is dropped)."""
+        return self.sent >= self.n_out
+
+    def push(self, block: np.ndarray) -> np.ndarray:
+        """Resample ``block``; returns the samples ready now (possibly none)."""
+        if self._stream is not None:
+            block = self._stream.resample_chunk(np.ascontiguousarray(block, dtype=np.float32))
+        return self._cut(block)
+
+    def finish(self) -> list[np.ndarray]:
+        """The rest of the stream: the resampler's tail, then zeros up to ``n_out``."""
+        tail = []
+        if self._stream is not None:
+            last = self._stream.resample_chunk(np.zeros((0, self.channels), np.float32), last=True)
+            tail.append(self._cut(last))
+        if self.sent < self.n_out:
+            tail.append(self._cut(np.zeros((self.n_out - self.sent, self.channels), np.float32)))
+        return [block for block in tail if len(block)]
+
+    def _cut(self, block: np.ndarray) -> np.ndarray:
+        """``block`` as float32 ``(n, channels)``, cut to the samples still owed."""
+        block = np.asarray(block, dtype=np.float32).reshape(-1, self.channels)
+        block = block[: max(0, self.n_out - self.sent)]
+        self.sent += len(block)
+        return block
+
+
 def resample_blocks(
     blocks: Iterator[np.ndarray], rate_in: int, rate_out: int, channels: int, n_out: int
 ) -> Iterator[np.ndarray]:
-    """Stream-resample blocks, yielding exactly ``n_out`` samples in total."""
-    if rate_in == rate_out:
-        yield from _exact_length(blocks, n_out, channels)
-        return
-    stream = soxr.ResampleStream(rate_in, rate_out, channels, dtype="float32", quality="HQ")
+    """Stream-resample blocks, yielding exactly ``n_out`` samples in total.
 
-    def raw() -> Iterator[np.ndarray]:
-        for block in blocks:
-            out = stream.resample_chunk(np.ascontiguousarray(block, dtype=np.float32))
-            if len(out):
-                yield out
-        yield stream.resample_chunk(np.zeros((0, channels), np.float32), last=True)
-
-    yield from _exact_length(raw(), n_out, channels)
-
-
-def _exact_length(blocks: Iterator[np.ndarray], n: int, channels: int) -> Iterator[np.ndarray]:
-    sent = 0
+    Input is read only until ``n_out`` samples are out (see :class:`ExactResampler`).
+    """
+    resampler = ExactResampler(rate_in, rate_out, channels, n_out)
     for block in blocks:
-        block = np.asarray(block, dtype=np.float32).reshape(-1, channels)
-        if sent + len(block) > n:
-            block = block[: n - sent]
-        if len(block):
-            sent += len(block)
-            yield block
-        if sent >= n:
+        out = resampler.push(block)
+        if len(out):
+            yield out
+        if resampler.done:
             return
-    if sent < n:
-        yield np.zeros((n - sent, channels), np.float32)
+    yield from resampler.finish()
 
 
 def validate_waveform(waveform: np.ndarray, name: str = "waveform") -> np.ndarray:

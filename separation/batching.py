@@ -7,6 +7,15 @@ track's thread hands its chunk to a shared :class:`ModelBatcher`; the batcher wa
 active track has handed one in (or the batch is full), runs the model once on all of them, and
 gives every thread its own result back. Each track's result is exactly what it gets alone: the
 model sees the same segments, only more of them per call.
+
+The batcher must know which tracks will still hand something in, or it would wait forever for a
+track that failed or finished. Each track therefore holds a :class:`Membership`, created by
+:meth:`ModelBatcher.join` and passed down the track's call chain explicitly (no thread-local
+state): the cross-track runner (:mod:`separation.multitrack`) joins a track before its thread
+starts, so the first model call already waits for every track of the first round; the track's
+model loop leaves when its last chunk is through the model; the runner leaves again when the
+track's work returns, which only counts when the track failed before reaching the model.
+Leaving is idempotent, so every track is counted out exactly once.
 """
 
 from __future__ import annotations
@@ -26,6 +35,35 @@ class _Slot:
         self.done = False
 
 
+class Membership:
+    """One track's place among the tracks a :class:`ModelBatcher` waits for.
+
+    Made by :meth:`ModelBatcher.join`; :meth:`leave` counts the track out once, later calls do
+    nothing. Usable as a context manager that leaves on exit.
+    """
+
+    __slots__ = ("_left", "batcher")
+
+    def __init__(self, batcher: ModelBatcher) -> None:
+        self.batcher = batcher
+        self._left = False
+
+    @property
+    def active(self) -> bool:
+        """Whether the batcher still waits for this track's inputs."""
+        return not self._left
+
+    def leave(self) -> None:
+        """Count the track out; runs the waiting batch if the other tracks are all waiting."""
+        self.batcher._release(self)
+
+    def __enter__(self) -> Membership:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.leave()
+
+
 class ModelBatcher:
     """Collect model inputs from concurrent tracks into batched calls.
 
@@ -36,8 +74,9 @@ class ModelBatcher:
     max_items : int
         Most inputs per call; a full batch runs without waiting for the other tracks.
 
-    Each track's thread calls :meth:`join` before its first input and :meth:`leave` after its
-    last (also on failure); :meth:`__call__` blocks until the batch holding its input has run.
+    Each track joins (:meth:`join`) before its first input and leaves its :class:`Membership`
+    after its last (also on failure); :meth:`__call__` blocks until the batch holding its input
+    has run.
     """
 
     def __init__(self, run: Callable[[Sequence[Any]], Sequence[Any]], max_items: int) -> None:
@@ -51,14 +90,24 @@ class ModelBatcher:
         self.calls = 0
         self.items = 0
 
-    def join(self) -> None:
-        """Register a track that will hand in inputs."""
+    @property
+    def active(self) -> int:
+        """Tracks joined and not yet left."""
+        with self._cond:
+            return self._active
+
+    def join(self) -> Membership:
+        """Register a track that will hand in inputs; leave the returned membership after."""
         with self._cond:
             self._active += 1
+        return Membership(self)
 
-    def leave(self) -> None:
-        """Unregister a track; runs the waiting batch if the others are all waiting."""
+    def _release(self, member: Membership) -> None:
+        """Count ``member`` out, once; runs the waiting batch if the others are all waiting."""
         with self._cond:
+            if member._left:
+                return
+            member._left = True
             self._active -= 1
             self._flush_ready()
 

@@ -4,15 +4,20 @@
 
     stemline separate -p spleeter:2stems -o out song.wav other.flac
 
-Every input is processed even when another one fails; the exit status is 1 when any input
-failed (with a per-file error summary) and 0 when all succeeded. Outputs of a failed input
-are never left half-written.
+Wrong arguments are refused before the model loads, with one line and exit status 2: numbers
+that are not finite or out of range, a filename format that cannot name files inside the output
+folder, an output folder that is a file, and a batch in which two inputs would write the same
+stem file. Every input is then processed even when another one fails; the exit status is 1 when
+any input failed (with a per-file error summary) and 0 when all succeeded. Outputs of a failed
+input are never left half-written. Tracebacks of unexpected errors are logged with
+``--verbose`` only.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import threading
 import time
@@ -24,6 +29,50 @@ from .device import DEVICES
 from .output import CODECS, DEFAULT_FILENAME_FORMAT
 
 log = logging.getLogger(__name__)
+
+
+def offset_seconds(text: str) -> float:
+    """``-s``: a finite number of seconds, 0 or more."""
+    value = _finite_seconds(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, not {text!r}")
+    return value
+
+
+def duration_seconds(text: str) -> float:
+    """``-d``: a finite number of seconds, more than 0."""
+    value = _finite_seconds(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text!r}")
+    return value
+
+
+def at_least_one(text: str) -> int:
+    """``--batch-tracks``, ``--chunk-segments``: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {text!r}")
+    return value
+
+
+def output_folder(text: str) -> Path:
+    """``-o``: a folder path; an empty one (an unset shell variable) would mean the cwd."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a folder, not an empty string")
+    return Path(text)
+
+
+def _finite_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds, not {text!r}")
+    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,19 +89,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "or a JSON configuration file",
     )  # fmt: skip
     sep.add_argument(
-        "-o", "--output", type=Path, default=Path("separated"),
+        "-o", "--output", type=output_folder, default=Path("separated"),
         help="output directory (default ./separated)",
     )  # fmt: skip
     sep.add_argument(
         "-f", "--filename-format", default=DEFAULT_FILENAME_FORMAT,
-        help="output naming with {filename}, {foldername}, {instrument}, {codec} "
-        f"(default {DEFAULT_FILENAME_FORMAT!r})",
+        help="output naming with {filename}, {foldername}, {instrument}, {codec}: a relative "
+        f"path inside the output folder (default {DEFAULT_FILENAME_FORMAT!r})",
     )  # fmt: skip
     sep.add_argument("-c", "--codec", choices=sorted(CODECS), default="wav")
     sep.add_argument("-b", "--bitrate", default="128k", help="for ogg and mp3 (default 128k)")
-    sep.add_argument("-s", "--offset", type=float, default=0.0, help="start at (seconds)")
     sep.add_argument(
-        "-d", "--duration", type=float, default=None,
+        "-s", "--offset", type=offset_seconds, default=0.0, help="start at (seconds, 0 or more)"
+    )
+    sep.add_argument(
+        "-d", "--duration", type=duration_seconds, default=None,
         help="seconds to separate (default: the whole file; nothing is truncated)",
     )  # fmt: skip
     sep.add_argument("--mwf", action="store_true", help="multichannel Wiener filtering (slower)")
@@ -66,7 +117,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="inputs with more than 2 channels: keep the first two (Spleeter) or downmix",
     )  # fmt: skip
     sep.add_argument(
-        "--chunk-segments", type=int, default=None,
+        "--chunk-segments", type=at_least_one, default=None,
         help="11.9 s segments per processing chunk (memory vs overhead; same result; "
         "default 1 on a CPU, 16 on a GPU)",
     )  # fmt: skip
@@ -76,7 +127,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(an error without one)",
     )  # fmt: skip
     sep.add_argument(
-        "--batch-tracks", type=int, default=1, metavar="N",
+        "--batch-tracks", type=at_least_one, default=1, metavar="N",
         help="separate N files at once, batching their segments into shared model calls "
         "(keeps a GPU busy; same result per file)",
     )  # fmt: skip
@@ -141,20 +192,26 @@ def run_separate(args: argparse.Namespace) -> int:
     from .checkpoint import CheckpointError
     from .configs import ConfigError
     from .device import DeviceError
-    from .output import OutputError, check_filename_format, parse_bitrate
+    from .output import (
+        OutputError,
+        check_destination,
+        check_filename_format,
+        parse_bitrate,
+        plan_stem_paths,
+    )
     from .provider import IntegrityError, ModelUnavailable
     from .separator import Separator
 
     try:
         check_filename_format(args.filename_format)
         parse_bitrate(args.bitrate)
+        check_destination(args.output)
         separator = Separator(
             args.params, mwf=args.mwf, overlap=args.overlap,
             chunk_segments=args.chunk_segments, multichannel=args.multichannel,
             device=args.device, batch_tracks=args.batch_tracks,
         )  # fmt: skip
-        separator.device  # noqa: B018 -- resolve now: `--device gpu` without one is an error
-    except (ConfigError, DeviceError, OutputError, ValueError) as exc:
+    except (ConfigError, OutputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -162,9 +219,26 @@ def run_separate(args: argparse.Namespace) -> int:
     failures: dict[Path, str] = {}
     for path in args.files:
         try:
-            durations[path] = probe(path).duration_s
+            info = probe(path)
         except AudioError as exc:
             failures[path] = str(exc)
+            continue
+        if args.duration is not None and round(args.duration * info.sample_rate) < 1:
+            failures[path] = (
+                f"{path}: duration {args.duration:g} s is under one sample at {info.sample_rate} Hz"
+            )
+            continue
+        durations[path] = info.duration_s
+    try:
+        # Two inputs writing one stem file would silently keep only the later one's stems.
+        plan_stem_paths(
+            [path for path in args.files if path in durations], args.output,
+            separator.instruments, args.filename_format, args.codec,
+        )  # fmt: skip
+        separator.device  # noqa: B018 -- resolve now: `--device gpu` without one is an error
+    except (DeviceError, OutputError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     total = sum(durations.values())
     bar = tqdm(
         total=round(total, 1), unit="s", unit_scale=True, desc="separating",
@@ -209,7 +283,7 @@ def run_separate(args: argparse.Namespace) -> int:
                 failures[path] = str(result)
                 continue
             if isinstance(result, Exception):  # one broken input must not stop the batch
-                log.error("separating %s failed", path, exc_info=result)
+                log.info("separating %s failed", path, exc_info=result)  # trace with --verbose
                 failures[path] = f"{path}: {type(result).__name__}: {result}"
                 continue
             written += 1

@@ -5,8 +5,11 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-import separation  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS before any test imports TensorFlow)
 from assets.settings import StemlineSettings
+from separation.tensorflow_env import configure_tensorflow
+
+# As stemline runs: oneDNN on and a quiet TensorFlow start-up, before any test imports it.
+configure_tensorflow()
 
 
 @pytest.fixture

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 import soundfile as sf
 
 from separation import AudioError
+from separation.audio import MIN_SAMPLE_RATE, probe
 
 from .signals import synthetic_mix
 
 
 def write_wav(path, seconds=2.0, **kw):
     sf.write(path, synthetic_mix(seconds, seed=7), 44100, **kw)
+    return path
+
+
+def crafted_wav(path, rate: int, frames: int = 8, channels: int = 2):
+    """A 16-bit PCM WAV written byte by byte, so its header can claim any sample rate."""
+    data = bytes(frames * channels * 2)
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * 2, channels * 2, 16)
+    body = b"WAVEfmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
     return path
 
 
@@ -34,6 +47,8 @@ def make(kind: str, tmp_path):
         path.symlink_to(tmp_path / "does-not-exist.wav")
     elif kind == "directory":
         path.mkdir()
+    elif kind == "rate_1hz":  # 8 frames: 8 s of "audio", 352,800 samples at the model rate
+        crafted_wav(path, 1)
     elif kind == "truncated_flac":
         path = tmp_path / "cut.flac"
         sf.write(path, synthetic_mix(2.0, seed=8), 44100, subtype="PCM_16")
@@ -53,6 +68,7 @@ def make(kind: str, tmp_path):
         ("dangling", "no such file"),
         ("directory", "is a directory"),
         ("truncated_flac", "decoding failed"),
+        ("rate_1hz", "sample rate 1 Hz is below the minimum of 4000 Hz"),
     ],
 )
 def test_bad_files_name_file_and_problem_and_write_nothing(
@@ -64,6 +80,26 @@ def test_bad_files_name_file_and_problem_and_write_nothing(
         separator_2stems.separate_to_file(path, out)
     assert str(path) in str(info.value)
     assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))
+
+
+@pytest.mark.parametrize("rate", [1, 100, MIN_SAMPLE_RATE - 1])
+def test_sample_rates_below_the_minimum_are_refused_by_probe_and_track_audio(rate, tmp_path):
+    """A 1 Hz header used to be resampled and separated for hours; the pipeline's
+    ``track_audio`` reads headers through the same :func:`probe`."""
+    from assets.track_audio import inspect_audio
+
+    path = crafted_wav(tmp_path / f"rate{rate}.wav", rate, frames=40_000)
+    message = rf"^{path}: sample rate {rate} Hz is below the minimum of 4000 Hz$"
+    with pytest.raises(AudioError, match=message):
+        probe(path)
+    with pytest.raises(AudioError, match=message):
+        inspect_audio(str(path), max_duration_s=1e9)
+
+
+def test_the_minimum_sample_rate_is_accepted(tmp_path):
+    assert MIN_SAMPLE_RATE == 4000
+    info = probe(crafted_wav(tmp_path / "low.wav", MIN_SAMPLE_RATE, frames=400))
+    assert (info.sample_rate, info.frames) == (4000, 400)
 
 
 def test_nan_late_in_a_long_file_leaves_no_partial_stems(tmp_path, separator_2stems):

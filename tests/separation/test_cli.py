@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,12 +11,20 @@ import soundfile as sf
 
 from .signals import synthetic_mix
 
+REPO = Path(__file__).resolve().parents[2]
+ENV = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "PYTHONPATH": str(REPO)}
+#: TensorFlow's start-up lines (absl's pre-init note, oneDNN, CPU features, CUDA, XLA, TensorRT).
+CHATTER = re.compile(
+    r"absl::InitializeLog|oneDNN|cpu_feature_guard|rebuild TensorFlow|port\.cc|cuda|XLA|TF-TRT"
+    r"|^[IWE]\d{4} \d\d:\d\d:\d\d",
+    re.MULTILINE,
+)
+
 
 def stemline(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "orchestration.cli", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=600,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "PYTHONPATH": str(Path.cwd())},
+        cwd=cwd, capture_output=True, text=True, timeout=600, env=ENV,
     )  # fmt: skip
 
 
@@ -65,3 +74,48 @@ def test_usage_errors_exit_2_before_any_work(tmp_path):
     proc = stemline("separate", "x.wav", "-p", "spleeter:7stems", cwd=tmp_path)
     assert proc.returncode == 2
     assert "unknown embedded configuration" in proc.stderr
+
+
+def test_tensorflow_start_up_is_quiet_unless_verbose(tmp_path):
+    sf.write(tmp_path / "short.wav", synthetic_mix(1.0, seed=14), 44100)
+    proc = stemline("separate", "short.wav", "-o", "out", "--no-progress", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert not CHATTER.search(proc.stderr), proc.stderr
+    assert proc.stderr.splitlines()[-1].startswith("separated 1 of 1 files")
+
+
+def test_dagster_step_processes_start_tensorflow_quietly(tmp_path):
+    """Step processes of ``dagster dev`` load ``orchestration.definitions`` (workspace.yaml)
+    and import TensorFlow when the model loads."""
+    code = "import orchestration.definitions, keras; print(keras.ops.ones(2).shape)"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+        timeout=600, env=ENV | {"STEMLINE_STORAGE_ROOT": str(tmp_path / "data")},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "(2,)"
+    assert not CHATTER.search(proc.stderr), proc.stderr
+
+
+def test_quieting_keeps_errors_and_everything_else(tmp_path):
+    """Only the start-up chatter is dropped from what the TensorFlow import writes to fd 2."""
+    code = (
+        "import os\n"
+        "from separation.tensorflow_env import stderr_without_chatter\n"
+        "with stderr_without_chatter():\n"
+        "    os.write(2, b'WARNING: All log messages before absl::InitializeLog() is called are"
+        " written to STDERR\\n')\n"
+        "    os.write(2, b'I0000 00:00:1796227036.219816    4774 port.cc:153] oneDNN on\\n')\n"
+        "    os.write(2, b'E0000 00:00:1796227036.3    4774 cuda_fft.cc:477] Unable to register"
+        " cuFFT factory\\n')\n"
+        "    os.write(2, b'E0000 00:00:1796227036.4    4774 x.cc:1] a real error\\n')\n"
+        "    os.write(2, b'/x/y.py:3: DeprecationWarning: something\\n')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=ENV
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "E0000 00:00:1796227036.4    4774 x.cc:1] a real error",
+        "/x/y.py:3: DeprecationWarning: something",
+    ]

@@ -65,10 +65,11 @@ def test_batched_tracks_equal_tracks_separated_alone(separator_2stems):
         for stem in one:
             assert many[stem].shape == one[stem].shape
             np.testing.assert_allclose(many[stem], one[stem], atol=2e-5)
-    batcher = batched_sep._processors[1].batcher
+    batcher = batched_sep._processor(1).batcher
     # Rounds of three, two, then the long track's last four chunks alone.
     assert batcher.items == 9
     assert batcher.calls == 6
+    assert batcher.active == 0
 
 
 def test_separate_files_batches_and_isolates_bad_inputs(tmp_path, separator_2stems):
@@ -90,6 +91,7 @@ def test_separate_files_batches_and_isolates_bad_inputs(tmp_path, separator_2ste
             mine, ref = sf.read(out)[0], sf.read(alone.stems[stem])[0]
             np.testing.assert_allclose(mine, ref, atol=1e-4)
     assert not list((tmp_path / "out").glob("bad/*"))
+    assert sep._processor(sep.chunk_segments).batcher.active == 0
 
 
 def _run_tracks(batcher: ModelBatcher, tracks: list[list[int]]) -> dict[int, object]:
@@ -97,24 +99,20 @@ def _run_tracks(batcher: ModelBatcher, tracks: list[list[int]]) -> dict[int, obj
     results: dict[int, object] = {}
 
     def track(values):
-        batcher.join()
-        try:
+        with batcher.join():
             for v in values:
                 try:
                     results[v] = batcher(v)
                 except RuntimeError as exc:
                     results[v] = exc
-        finally:
-            batcher.leave()
 
     threads = [threading.Thread(target=track, args=(vals,)) for vals in tracks]
-    for _ in threads:
-        batcher.join()  # hold the rounds open until every track has started
+    holds = [batcher.join() for _ in threads]  # hold the rounds open until all have started
     for t in threads:
         t.start()
     time.sleep(0.2)
-    for _ in threads:
-        batcher.leave()
+    for hold in holds:
+        hold.leave()
     for t in threads:
         t.join(timeout=10)
         assert not t.is_alive(), "batcher deadlocked"
