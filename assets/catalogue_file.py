@@ -20,12 +20,22 @@ def catalogue(
     context: dg.AssetExecutionContext, settings: StemlineSettings
 ) -> dg.MaterializeResult:
     """(Re)write ``catalogue.duckdb``: views over every track's Parquet files, replaced
-    atomically. ``stemline query`` builds the same views in memory, so it never waits on it."""
-    counts = write_catalogue_file(settings.layout.root)
-    context.log.info(f"catalogue views over {sum(counts.values())} Parquet files")
+    atomically. ``stemline query`` builds the same views in memory, so it never waits on it.
+
+    A damaged Parquet file (truncated by a full disk, say) does not stop it: the views read the
+    readable files, and each unreadable one is logged as a warning and listed in the metadata
+    (``unreadable_files``); the next ``stemline run`` reprocesses its track."""
+    built = write_catalogue_file(settings.layout.root)
+    context.log.info(f"catalogue views over {sum(built.counts.values())} Parquet files")
+    for bad in built.unreadable:
+        context.log.warning(f"left out of the catalogue, unreadable: {bad}")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(settings.layout.catalogue)),
-            **{f"files_{name}": n for name, n in counts.items()},
+            **{f"files_{name}": n for name, n in built.counts.items()},
+            "files_unreadable": len(built.unreadable),
+            "unreadable_files": dg.MetadataValue.json(
+                [{"table": f.table, "path": f.path, "problem": f.problem} for f in built.unreadable]
+            ),
         }
     )

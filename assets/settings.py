@@ -2,7 +2,9 @@
 
 Sources, later ones winning: defaults; a TOML file (``$STEMLINE_CONFIG``, else ``stemline.toml``
 in the working directory, if present) with the keys below at top level; environment variables
-``STEMLINE_<KEY>`` (``STEMLINE_AUDIO_ROOTS`` separated by ``os.pathsep``).
+``STEMLINE_<KEY>`` (``STEMLINE_AUDIO_ROOTS`` separated by ``os.pathsep``). The reading itself is
+:mod:`orchestration.config`, which does not import Dagster, so that ``stemline query`` finds the
+storage root without it.
 
 ================== ============================================= =========================
 key                meaning                                       default
@@ -32,8 +34,6 @@ whose ``execution.config`` becomes the executor's defaults, so runs launched wit
 (the sensor's) use it too. ``deploy/`` shows SLURM and Kubernetes set-ups.
 """
 
-import os
-import tomllib
 from pathlib import Path
 from typing import Literal
 
@@ -41,8 +41,8 @@ import dagster as dg
 from pydantic import Field
 
 from catalogue.layout import StorageLayout, model_slug
+from orchestration.config import DEFAULT_STORAGE_ROOT, load_setting_values
 
-ENV_PREFIX = "STEMLINE_"
 #: The values of the ``executor`` setting (``orchestration.executors`` maps them to Dagster's).
 Executor = Literal["multiprocess", "in_process", "dask", "k8s"]
 DeviceChoice = Literal["auto", "cpu", "gpu"]
@@ -51,7 +51,7 @@ DeviceChoice = Literal["auto", "cpu", "gpu"]
 class StemlineSettings(dg.ConfigurableResource):
     """Where inputs and outputs live and which model and formats to use."""
 
-    storage_root: str = "data"
+    storage_root: str = DEFAULT_STORAGE_ROOT
     audio_roots: list[str] = Field(default_factory=list)
     model: str = "spleeter:2stems"
     codec: str = "flac"
@@ -75,25 +75,8 @@ class StemlineSettings(dg.ConfigurableResource):
 
     @classmethod
     def load(cls, config_file: Path | None = None) -> "StemlineSettings":
-        """Settings from the config file and ``STEMLINE_*`` environment variables."""
-        values: dict = {}
-        path = config_file or Path(os.environ.get(f"{ENV_PREFIX}CONFIG", "stemline.toml"))
-        if path.is_file():
-            with path.open("rb") as fh:
-                values.update(tomllib.load(fh))
-        for key, field in cls.model_fields.items():
-            raw = os.environ.get(ENV_PREFIX + key.upper())
-            if raw is None:
-                continue
-            if key == "audio_roots":
-                values[key] = [p for p in raw.split(os.pathsep) if p]
-            elif field.annotation is int:
-                values[key] = int(raw)
-            elif field.annotation is float:
-                values[key] = float(raw)
-            else:
-                values[key] = raw
-        unknown = set(values) - set(cls.model_fields)
-        if unknown:
-            raise ValueError(f"{path}: unknown stemline settings {sorted(unknown)}")
-        return cls(**values)
+        """Settings from the config file and ``STEMLINE_*`` environment variables.
+
+        Raises ``orchestration.config.SettingsError`` (a ``ValueError``) naming the file or
+        variable that cannot be read."""
+        return cls(**load_setting_values(config_file))

@@ -19,6 +19,7 @@ file is written under a temporary name in its destination folder and renamed int
 
 from __future__ import annotations
 
+import glob
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -129,5 +130,8 @@ class StorageLayout:
         return self.root / "runs" / check_name(asset) / f"{check_track_id(track_id)}.parquet"
 
     def glob(self, relative: str) -> str:
-        """An absolute glob under the root, for DuckDB's ``read_parquet``."""
-        return str(self.root.resolve() / relative)
+        """An absolute glob pattern under the root, for Python's :func:`glob.glob` and DuckDB's
+        ``read_parquet``: the wildcards of ``relative`` match, while the characters of the root
+        itself (``store[v1]``, ``st*re``) match only themselves. Both readers take ``[[]``,
+        ``[*]`` and ``[?]`` as the literal character, which is what :func:`glob.escape` writes."""
+        return f"{glob.escape(str(self.root.resolve()))}/{relative}"

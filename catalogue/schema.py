@@ -9,11 +9,15 @@ full scale, ``_lufs`` integrated loudness, ``midi_`` MIDI note numbers (A4 = 69)
 
 Views
 -----
-files            every input path seen (``catalogue.inventory``): role, hash, status
+files            every input path seen (``catalogue.inventory``): role, hash, status,
+                 problem; ``path`` shows bytes that are not UTF-8 as ``\\xNN``, ``path_bytes``
+                 holds the exact name; a file overwritten in place keeps a ``removed`` row
+                 with its old track id beside the row of its new content
 track_records    per track: decode status (``ok``/``error``), error message, duration_s,
                  sample_rate, channels, format, peak_dbfs, rms_dbfs
 tracks           one row per track id: its paths, ``status`` (ok / error / pending),
-                 ``removed`` (no present path left), error and audio metadata
+                 ``removed`` (no present path left: deleted, or overwritten with other
+                 content; its results stay), error and audio metadata
 stem_files       per track, model, stem: path, codec, checkpoint_sha256, code_version,
                  duration_s, rms_dbfs, peak_dbfs, clipped_samples, mixture_residual_db (the
                  track's stems summed against the mixture, in band; see separation.residual)
@@ -35,15 +39,68 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from features.chroma import CHROMA_SCHEMA
-from features.notes import NOTE_SCHEMA
-from features.onsets import ONSET_SCHEMA
-from features.pitch import PITCH_SCHEMA
-from features.summary import SUMMARY_SCHEMA
-
 from .inventory import INVENTORY_SCHEMA
 
 KEYS = {"track_id": pl.String, "model": pl.String, "stem": pl.String}
+
+# The feature tables as :mod:`features` computes them (one stem, without the keys). They live
+# here, at the storage boundary, so that the query path knows every stored table without
+# importing essentia; the ``features`` modules import them from here and document their columns
+# and units (``features.pitch``, ``features.onsets``, ``features.chroma``, ``features.notes``,
+# ``features.summary``).
+
+#: Pitch classes per chroma frame (HPCP size).
+CHROMA_BINS = 12
+
+PITCH_SCHEMA = {
+    "frame": pl.Int32,
+    "time_s": pl.Float64,
+    "f0_hz": pl.Float32,
+    "voiced": pl.Int8,
+    "confidence": pl.Float32,
+    "rms_dbfs": pl.Float32,
+}
+
+ONSET_SCHEMA = {"time_s": pl.Float64, "frame": pl.Int32, "strength": pl.Float32}
+
+CHROMA_SCHEMA = {
+    "frame": pl.Int32,
+    "time_s": pl.Float64,
+    "chroma": pl.Array(pl.Float32, CHROMA_BINS),
+}
+
+NOTE_SCHEMA = {
+    "onset_s": pl.Float64,
+    "offset_s": pl.Float64,
+    "midi_pitch": pl.Int32,
+    "f0_mean_hz": pl.Float32,
+    "rms_dbfs": pl.Float32,
+    "velocity": pl.Int32,
+}
+
+SUMMARY_SCHEMA = {
+    "stem": pl.String,
+    "duration_s": pl.Float64,
+    "is_silent": pl.Boolean,
+    "rms_dbfs": pl.Float32,
+    "peak_dbfs": pl.Float32,
+    "integrated_lufs": pl.Float32,
+    "active_ratio": pl.Float32,
+    "voiced_ratio": pl.Float32,
+    "pitch_p05_midi": pl.Float32,
+    "pitch_median_midi": pl.Float32,
+    "pitch_p95_midi": pl.Float32,
+    "pitch_median_hz": pl.Float32,
+    "n_onsets": pl.Int32,
+    "onset_rate_hz": pl.Float32,
+    "n_notes": pl.Int32,
+    "key": pl.String,
+    "mode": pl.String,
+    "key_strength": pl.Float32,
+    "mean_chroma": pl.Array(pl.Float32, CHROMA_BINS),
+    "pitch_method": pl.String,
+    "onset_methods": pl.String,
+}
 
 TRACK_SCHEMA = {
     "track_id": pl.String,

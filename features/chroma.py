@@ -26,6 +26,7 @@ import essentia.standard as es
 import numpy as np
 import polars as pl
 
+from catalogue.schema import CHROMA_BINS, CHROMA_SCHEMA
 from features.grid import FrameGrid
 from features.validation import (
     FeatureValidationError,
@@ -35,13 +36,7 @@ from features.validation import (
     require_sorted,
 )
 
-CHROMA_BINS = 12
 HPCP_HARMONICS = 0
-CHROMA_SCHEMA = {
-    "frame": pl.Int32,
-    "time_s": pl.Float64,
-    "chroma": pl.Array(pl.Float32, CHROMA_BINS),
-}
 # Pitch class (0 = C) of each HPCP bin: essentia puts the reference (A) in bin 0.
 CHROMA_PITCH_CLASSES = tuple((9 + b) % 12 for b in range(CHROMA_BINS))
 PITCH_CLASS_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")

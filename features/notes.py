@@ -30,6 +30,7 @@ import itertools
 import numpy as np
 import polars as pl
 
+from catalogue.schema import NOTE_SCHEMA
 from features.grid import FrameGrid
 from features.pitch import hz_to_midi
 from features.settings import StemProfile
@@ -42,14 +43,6 @@ from features.validation import (
     require_sorted,
 )
 
-NOTE_SCHEMA = {
-    "onset_s": pl.Float64,
-    "offset_s": pl.Float64,
-    "midi_pitch": pl.Int32,
-    "f0_mean_hz": pl.Float32,
-    "rms_dbfs": pl.Float32,
-    "velocity": pl.Int32,
-}
 SPLIT_PERSISTENCE_FRAMES = 3
 
 

@@ -28,6 +28,7 @@ import essentia.standard as es
 import numpy as np
 import polars as pl
 
+from catalogue.schema import ONSET_SCHEMA
 from features.grid import FrameGrid
 from features.settings import StemProfile
 from features.validation import (
@@ -38,7 +39,6 @@ from features.validation import (
     require_sorted,
 )
 
-ONSET_SCHEMA = {"time_s": pl.Float64, "frame": pl.Int32, "strength": pl.Float32}
 ONSET_FRAME_SIZE = 1024
 ONSET_HOP_SIZE = 512  # essentia's Onsets is tuned for 44100 / 512 frames per second
 STRENGTH_SEARCH_FRAMES = 2

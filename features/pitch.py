@@ -37,6 +37,7 @@ import essentia.standard as es
 import numpy as np
 import polars as pl
 
+from catalogue.schema import PITCH_SCHEMA
 from features.grid import FrameGrid
 from features.level import frame_rms_dbfs, normalise_peak
 from features.settings import StemProfile
@@ -49,14 +50,6 @@ from features.validation import (
     require_sorted,
 )
 
-PITCH_SCHEMA = {
-    "frame": pl.Int32,
-    "time_s": pl.Float64,
-    "f0_hz": pl.Float32,
-    "voiced": pl.Int8,
-    "confidence": pl.Float32,
-    "rms_dbfs": pl.Float32,
-}
 MIN_RUN_FRAMES = 3
 VOICING_GATE_WINDOW = 1024
 OCTAVE_MEDIAN_FRAMES = 9

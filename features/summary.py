@@ -37,36 +37,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.chroma import CHROMA_BINS
+from catalogue.schema import SUMMARY_SCHEMA
 from features.validation import (
     FeatureValidationError,
     require_range,
     require_schema,
 )
 
-SUMMARY_SCHEMA = {
-    "stem": pl.String,
-    "duration_s": pl.Float64,
-    "is_silent": pl.Boolean,
-    "rms_dbfs": pl.Float32,
-    "peak_dbfs": pl.Float32,
-    "integrated_lufs": pl.Float32,
-    "active_ratio": pl.Float32,
-    "voiced_ratio": pl.Float32,
-    "pitch_p05_midi": pl.Float32,
-    "pitch_median_midi": pl.Float32,
-    "pitch_p95_midi": pl.Float32,
-    "pitch_median_hz": pl.Float32,
-    "n_onsets": pl.Int32,
-    "onset_rate_hz": pl.Float32,
-    "n_notes": pl.Int32,
-    "key": pl.String,
-    "mode": pl.String,
-    "key_strength": pl.Float32,
-    "mean_chroma": pl.Array(pl.Float32, CHROMA_BINS),
-    "pitch_method": pl.String,
-    "onset_methods": pl.String,
-}
 NULLABLE = {
     "integrated_lufs",
     "pitch_p05_midi",

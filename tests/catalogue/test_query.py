@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import polars as pl
 import pytest
@@ -142,3 +144,95 @@ def test_files_from_before_a_new_column_still_answer_queries(tmp_path):
     assert out["track_id"].to_list() == ["cd" * 8, "ce" * 8]
     assert out["mean_chroma"][0] is None and out["mean_chroma"][1].to_list() == chroma
     assert run_query(tmp_path, sql).rows() == [("ce" * 8, 7)]
+
+
+def _summary_files(root, track_ids):
+    """One vocals summary per track id; returns their paths."""
+    schema = next(t.schema for t in STORED_TABLES if t.name == "stem_summaries")
+    paths = []
+    for i, track_id in enumerate(track_ids):
+        row = {k: None for k in schema} | {
+            "track_id": track_id,
+            "model": "2stems",
+            "stem": "vocals",
+            "rms_dbfs": float(-20 - i),
+        }
+        paths.append(
+            write_parquet(
+                pl.DataFrame([row], schema=schema),
+                StorageLayout(root).features("summary", track_id, "2stems", "vocals"),
+            )
+        )
+    return paths
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_a_damaged_file_is_named_and_skipped_only_when_asked(tmp_path):
+    from catalogue.query import UnreadableFilesError
+
+    _, bad = _summary_files(tmp_path, ["aa" * 8, "bb" * 8])
+    _truncate(bad)
+    assert run_query(tmp_path, "SELECT 1 AS one")["one"].to_list() == [1]
+    assert run_query(tmp_path, "SELECT count(*) AS n FROM pitch_frames")["n"][0] == 0
+    for sql in ("SELECT * FROM stem_summaries", "SELECT max(rms_dbfs) FROM stem_summaries"):
+        with pytest.raises(UnreadableFilesError) as caught:
+            run_query(tmp_path, sql)
+        assert caught.value.table == "stem_summaries"
+        assert [f.path for f in caught.value.files] == [str(bad)]
+        assert "magic bytes" in caught.value.files[0].problem
+    out = run_query(tmp_path, "SELECT track_id FROM stem_summaries", skip_unreadable=True)
+    assert out["track_id"].to_list() == ["aa" * 8]
+    with pytest.raises(UnreadableFilesError):
+        row_counts(tmp_path)
+
+
+def test_catalogue_file_leaves_unreadable_files_out_and_says_so(tmp_path):
+    _, bad = _summary_files(tmp_path, ["aa" * 8, "bb" * 8])
+    _truncate(bad)
+    built = write_catalogue_file(tmp_path)
+    assert built.counts["stem_summaries"] == 2
+    assert [(f.table, f.path) for f in built.unreadable] == [("stem_summaries", str(bad))]
+    con = duckdb.connect(str(StorageLayout(tmp_path).catalogue), read_only=True)
+    assert con.execute("SELECT track_id FROM stem_summaries").fetchall() == [("aa" * 8,)]
+    con.close()
+
+
+@pytest.mark.parametrize("name", ["store[v1]", "st*re", "a?b"])
+def test_glob_characters_in_the_root_match_only_themselves(tmp_path, name):
+    import glob
+
+    root = tmp_path / name
+    _summary_files(root, ["aa" * 8])
+    for sibling in ("store1", "storev", "store", "axb"):
+        _summary_files(tmp_path / sibling, ["bb" * 8, "cc" * 8])
+    pattern = StorageLayout(root).glob("features/summary/*/*/*.parquet")
+    assert len(glob.glob(pattern)) == 1
+    assert run_query(root, "SELECT track_id FROM stem_summaries").rows() == [("aa" * 8,)]
+    assert run_query(root, f"SELECT count(*) FROM read_parquet('{pattern}')").rows() == [(1,)]
+    written = write_catalogue_file(root)
+    assert written.counts["stem_summaries"] == 1
+
+
+def test_duckdb_spills_inside_the_storage_root_only(tmp_path):
+    from catalogue.query import open_catalogue
+
+    with open_catalogue(tmp_path) as catalogue:
+        spill = catalogue.con.execute("SELECT current_setting('temp_directory')").fetchall()
+    assert Path(spill[0][0]).parent == tmp_path.resolve()
+    assert not Path(spill[0][0]).exists()
+
+
+def test_tables_read_follows_the_derived_views():
+    from catalogue.query import tables_read
+
+    assert tables_read("SELECT 1") == set()
+    assert tables_read("SELECT count(*) FROM tracks") == {"files", "track_records"}
+    assert tables_read(
+        "WITH s AS (SELECT * FROM stems) SELECT * FROM s JOIN Notes USING (track_id)"
+    ) == {"stem_files", "stem_summaries", "notes"}
+    assert tables_read("SELECT * FROM range(3)") == set()
+    assert tables_read("SELECT * FROM query_table('notes')") is None

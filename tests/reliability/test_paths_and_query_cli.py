@@ -23,7 +23,7 @@ def test_hostile_partition_keys_fail_without_writing(key, make_settings, instanc
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = failure.event_specific_data.error.message
-    assert "not in the inventory" in message or "hex digest" in message
+    assert "not in the inventory" in message or "16 hex digits" in message
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert all(str(p).startswith(str(tmp_path / "data")) for p in written)
     assert not (tmp_path / "escape").exists()
@@ -47,7 +47,9 @@ def test_query_cli_refuses_writes_with_exit_2(sql, tmp_path):
 
 
 def test_query_cli_formats(tmp_path):
-    base = [sys.executable, "-m", "orchestration.cli", "query", "--storage", str(tmp_path)]
+    storage = tmp_path / "data"
+    (storage / "inventory").mkdir(parents=True)  # a (still empty) stemline storage root
+    base = [sys.executable, "-m", "orchestration.cli", "query", "--storage", str(storage)]
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(Path.home())}
     sql = "SELECT 1 AS one, 'x' AS letter"
     csv = subprocess.run([*base, sql, "--format", "csv"], capture_output=True, text=True, env=env)
