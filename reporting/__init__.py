@@ -7,6 +7,10 @@
 - :func:`log_spectrogram`: the band-power matrix behind the plots (MIDI-pitch rows,
   seconds columns), for tests and other figures.
 
+The dataset report's example section lives in submodules, imported on use (they read the
+catalogue with DuckDB): :mod:`reporting.example_track` chooses the track to draw (the most
+voiced vocals) and :mod:`reporting.example_plots` draws it, naming it by path.
+
 Spectrogram rows are MIDI pitches (A4 = 69 = 440 Hz, three bands per semitone from C1),
 times are seconds. This package never imports Dagster and never uses pyplot.
 """

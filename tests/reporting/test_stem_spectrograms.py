@@ -1,8 +1,10 @@
-"""Stacked stem spectrograms: a decodable 900 px PNG, fast, one panel per stem."""
+"""Stacked stem spectrograms: a decodable 900 px PNG, one panel per stem.
+
+Their speed (under 1 s for four 30 s stems) is measured by ``benchmarks/report_plots.py``, not
+asserted here: a timing assertion fails on a loaded machine.
+"""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
@@ -24,17 +26,10 @@ def four_stems(seconds: float) -> dict[str, np.ndarray]:
     }
 
 
-def test_four_30s_stems_fast_and_small():
-    stems = four_stems(30.0)
-    stem_spectrograms_png(stems, SR)  # first call pays matplotlib's one-off set-up
-    elapsed = []
-    for _ in range(2):  # best of two, so a busy CI machine does not fail it by chance
-        start = time.perf_counter()
-        png = stem_spectrograms_png(stems, SR, title="ab12 — 4stems")
-        elapsed.append(time.perf_counter() - start)
+def test_four_30s_stems_small():
+    png = stem_spectrograms_png(four_stems(30.0), SR, title="ab12 — 4stems")
     pixels = decode_png(png)
     assert pixels.shape[1] == 900
-    assert min(elapsed) < 1.0
     assert len(png) < 200_000
 
 

@@ -1,0 +1,158 @@
+"""The dataset report's example: one track's stem spectrograms and its vocal pitch contour.
+
+:func:`example_plots_markdown` chooses the track (:func:`reporting.example_track.
+choose_example_track`: the most voiced vocals), reads up to ``max_seconds`` of its stems and its
+``pitch_frames`` and ``notes`` rows from the catalogue, and returns markdown with one sentence
+naming the track by path and saying why it is shown, then the two PNG images. Every title and
+image caption names the track by path and id prefix. When the voice starts late (after half the
+window) the window starts one second before the first voiced frame, and the titles say where;
+plot times are then seconds from the window start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from catalogue.layout import check_name
+from reporting.example_track import ExampleTrack, choose_example_track, rounded
+from reporting.markdown import png_markdown
+from reporting.pitch_contour import pitch_contour_png
+from reporting.stem_spectrograms import stem_spectrograms_png
+
+EXAMPLE_SECONDS = 30.0
+#: Seconds of lead-in kept before the first voiced frame when the window is moved to it.
+LEAD_IN_S = 1.0
+
+
+@dataclass(frozen=True)
+class ExamplePlots:
+    """What the report's example section shows.
+
+    Attributes
+    ----------
+    markdown : str
+        The section: a sentence naming the track, then the images (or why there are none).
+    example : ExampleTrack or None
+        The track drawn; ``None`` when no track is separated yet.
+    titles : list of str
+        Titles of the figures drawn, in order.
+    start_s : float
+        Where the drawn window starts in the track, seconds.
+    voiced_frames : int
+        Voiced vocal pitch frames inside the drawn window.
+    """
+
+    markdown: str
+    example: ExampleTrack | None
+    titles: list[str] = field(default_factory=list)
+    start_s: float = 0.0
+    voiced_frames: int = 0
+
+    def metadata(self) -> dict[str, str | float | int | None]:
+        """Dagster-ready metadata of the example (numbers rounded); empty without one."""
+        if self.example is None:
+            return {}
+        return {
+            **self.example.metadata(),
+            "example_start_s": rounded(self.start_s, 1),
+            "example_voiced_frames": self.voiced_frames,
+        }
+
+
+def _read_window(path: str, start_s: float, seconds: float) -> tuple[np.ndarray, int]:
+    import soundfile as sf
+
+    with sf.SoundFile(path) as fh:
+        rate = fh.samplerate
+        fh.seek(min(round(start_s * rate), fh.frames))
+        return fh.read(round(seconds * rate), dtype="float32", always_2d=True), rate
+
+
+def _shifted(frame: pl.DataFrame, columns: tuple[str, ...], start_s: float) -> pl.DataFrame:
+    """``frame`` with its time columns counted from the window start."""
+    return frame.with_columns(pl.col(c) - start_s for c in columns) if start_s else frame
+
+
+def example_plots_markdown(
+    root: Path, model: str, max_seconds: float = EXAMPLE_SECONDS
+) -> ExamplePlots:
+    """The report's example section for the catalogue under ``root``.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        Storage root.
+    model : str
+        Model folder name (``2stems``).
+    max_seconds : float, optional
+        Length of the drawn window, seconds.
+
+    Returns
+    -------
+    ExamplePlots
+        Markdown, the track, the figure titles and the number of voiced frames drawn. A stem
+        file that cannot be read gives a one-line statement instead of the images.
+    """
+    from catalogue.query import run_query  # DuckDB and the catalogue schema: only when used
+
+    if max_seconds <= 0:
+        raise ValueError("max_seconds must be positive")
+    root = Path(root)
+    example = choose_example_track(root, model)
+    if example is None:
+        return ExamplePlots("_no separated track yet_", None)
+    keys = f"track_id = '{example.track_id}' AND model = '{check_name(model)}'"
+    vocal_keys = f"{keys} AND stem = 'vocals'"
+    voiced_sql = f"SELECT min(time_s) AS t FROM pitch_frames WHERE {vocal_keys} AND voiced = 1"
+    first = run_query(root, voiced_sql)["t"][0]
+    start_s = 0.0
+    if first is not None and first > max_seconds / 2:
+        start_s = float(np.floor(10 * (first - LEAD_IN_S)) / 10)
+    intro = f"Example: `{example.path}` ({example.track_id}), {example.reason}."
+    stems = run_query(root, f"SELECT stem, path FROM stem_files WHERE {keys} ORDER BY stem")
+    audio: dict[str, np.ndarray] = {}
+    rate = 0
+    for stem, stem_path in stems.iter_rows():
+        try:
+            audio[stem], rate = _read_window(stem_path, start_s, max_seconds)
+        except (OSError, RuntimeError) as exc:  # soundfile's errors are RuntimeErrors
+            return ExamplePlots(f"{intro}\n\ncannot read stem {stem_path}: {exc}", example)
+    shown_s = min(max_seconds, max(a.shape[0] for a in audio.values()) / rate)
+    window = f"{start_s:g}–{start_s + shown_s:.1f} s"
+    titles = [example.title(f"{model} stems, {window}")]
+    parts = [
+        intro,
+        png_markdown(
+            stem_spectrograms_png(audio, rate, title=titles[0], max_seconds=max_seconds),
+            f"stem spectrograms of {example.label}",
+        ),
+    ]
+    voiced_frames = 0
+    if "vocals" in audio:
+        end = start_s + max_seconds
+        pitch = run_query(
+            root,
+            f"SELECT * FROM pitch_frames WHERE {vocal_keys} "
+            f"AND time_s >= {start_s} AND time_s < {end} ORDER BY frame",
+        )
+        notes = run_query(
+            root,
+            f"SELECT * FROM notes WHERE {vocal_keys} "
+            f"AND onset_s >= {start_s} AND onset_s < {end} ORDER BY onset_s",
+        )
+        voiced_frames = int(pitch["voiced"].sum()) if pitch.height else 0
+        titles.append(example.title(f"vocal f0 and notes, {window}"))
+        png = pitch_contour_png(
+            audio["vocals"],
+            rate,
+            _shifted(pitch, ("time_s",), start_s),
+            _shifted(notes, ("onset_s", "offset_s"), start_s),
+            title=titles[1],
+            max_seconds=max_seconds,
+        )
+        parts.append(png_markdown(png, f"vocal pitch contour of {example.label}"))
+    return ExamplePlots("\n\n".join(parts), example, titles, start_s, voiced_frames)
