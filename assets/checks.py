@@ -30,13 +30,14 @@ import numpy as np
 import polars as pl
 import soundfile as sf
 
+from catalogue.integrity import read_checked
 from catalogue.query import row_counts
 from catalogue.schema import STORED_TABLES
 from separation.configs import load_config
 from separation.residual import band_residual_db, residual_band_hz
 
 from .partitions import tracks_partitions
-from .records import stem_rows, track_record
+from .records import input_file, partition_track_id, stem_rows, track_record
 from .settings import StemlineSettings
 
 # Partitioned asset checks are a preview API in Dagster 1.13; stemline relies on them knowingly.
@@ -56,9 +57,10 @@ def stems_are_sound(
 ) -> dg.AssetCheckResult:
     """Each stem has the mixture's sample count and rate and only finite samples."""
     layout = settings.layout
-    track = track_record(layout, context.partition_key)
+    track_id = partition_track_id(context)
+    track = track_record(layout, track_id)
     problems = []
-    for row in stem_rows(layout, settings.model_name, context.partition_key):
+    for row in stem_rows(layout, settings.model_name, track_id):
         info = sf.info(row["path"])
         if info.frames != track["n_samples"] or info.samplerate != track["sample_rate"]:
             problems.append(
@@ -92,7 +94,8 @@ def sum_residual(settings: StemlineSettings, track_id: str) -> tuple[float, floa
     if len(recorded) == 1 and None not in recorded:
         band = residual_band_hz(cfg, int(track["sample_rate"]))
         return float(recorded.pop()), band, "while writing the stems"
-    mix, rate = sf.read(track["path"], dtype="float32", always_2d=True)
+    mixture = os.fsencode(input_file(layout, track))  # bytes: names need not be UTF-8
+    mix, rate = sf.read(mixture, dtype="float32", always_2d=True)
     mix = np.repeat(mix, 2, axis=1) if mix.shape[1] == 1 else mix[:, :2]
     total = np.zeros(mix.shape, np.float32)  # exact for 16-bit stems
     for row in rows:
@@ -108,7 +111,7 @@ def stems_sum_to_mixture(
 ) -> dg.AssetCheckResult:
     """The stems add up to the mixture in the band the masks cover (everything with
     ``mask_extension: average``, below the model's cutoff with ``zeros``)."""
-    residual_db, band, measured = sum_residual(settings, context.partition_key)
+    residual_db, band, measured = sum_residual(settings, partition_track_id(context))
     return dg.AssetCheckResult(
         passed=bool(residual_db <= RESIDUAL_LIMIT_DB),
         severity=dg.AssetCheckSeverity.WARN,
@@ -127,7 +130,7 @@ def stems_not_clipped(
     context: dg.AssetCheckExecutionContext, settings: StemlineSettings
 ) -> dg.AssetCheckResult:
     """Reports stems that were clipped at full scale when written."""
-    rows = stem_rows(settings.layout, settings.model_name, context.partition_key)
+    rows = stem_rows(settings.layout, settings.model_name, partition_track_id(context))
     clipped = {r["stem"]: r["clipped_samples"] for r in rows if r["clipped_samples"]}
     return dg.AssetCheckResult(
         passed=not clipped,
@@ -142,12 +145,11 @@ def features_cover_stems(
 ) -> dg.AssetCheckResult:
     """Every stem's features span its whole duration (silent stems excepted for pitch)."""
     layout = settings.layout
+    track_id = partition_track_id(context)
     problems = []
-    for row in stem_rows(layout, settings.model_name, context.partition_key):
+    for row in stem_rows(layout, settings.model_name, track_id):
         stem = row["stem"]
-        summary = pl.read_parquet(
-            layout.features("summary", context.partition_key, settings.model_name, stem)
-        )
+        summary = read_checked(layout.features("summary", track_id, settings.model_name, stem))
         if abs(summary["duration_s"][0] - row["duration_s"]) > COVER_TOLERANCE_S:
             problems.append(
                 f"{stem}: summary covers {summary['duration_s'][0]:.2f} s "
@@ -155,9 +157,7 @@ def features_cover_stems(
             )
         if summary["is_silent"][0]:
             continue
-        pitch = pl.read_parquet(
-            layout.features("pitch", context.partition_key, settings.model_name, stem)
-        )
+        pitch = read_checked(layout.features("pitch", track_id, settings.model_name, stem))
         expected = row["duration_s"] * FRAMES_PER_S
         if pitch.height and abs(pitch.height - expected) > 2 + COVER_TOLERANCE_S * FRAMES_PER_S:
             problems.append(f"{stem}: {pitch.height} pitch frames for {row['duration_s']:.2f} s")

@@ -9,6 +9,7 @@ drums stem (or the accompaniment for two stems). Tracks without either are recor
 nothing to evaluate.
 """
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -16,13 +17,21 @@ import numpy as np
 import polars as pl
 import soundfile as sf
 
+from catalogue.integrity import read_checked
 from catalogue.layout import StorageLayout, write_parquet
 from catalogue.schema import EVALUATION_SCHEMA
 from demodata.annotations import load_annotations
 from evaluation import global_sdr, melody_scores, note_scores, onset_scores
 
 from .partitions import tracks_partitions
-from .records import partition_track_id, record_run, references, stem_rows, track_record
+from .records import (
+    input_file,
+    partition_track_id,
+    record_run,
+    references,
+    stem_rows,
+    track_record,
+)
 from .settings import StemlineSettings
 
 MELODY_METRICS = (
@@ -39,7 +48,8 @@ ONSET_METRICS = ("f_measure", "precision", "recall")
 def reference_audio(refs: dict[str, str], stems: list[str], n: int) -> dict[str, np.ndarray]:
     """Reference signal per stem name, accompaniment built from the non-vocal references."""
     loaded = {
-        name: sf.read(path, dtype="float32", always_2d=True)[0] for name, path in refs.items()
+        name: sf.read(os.fsencode(path), dtype="float32", always_2d=True)[0]
+        for name, path in refs.items()
     }
     out = {}
     for stem in stems:
@@ -59,7 +69,7 @@ def _fit(x: np.ndarray, n: int) -> np.ndarray:
 
 def _feature(layout: StorageLayout, kind: str, track_id: str, model: str, stem: str):
     path = layout.features(kind, track_id, model, stem)
-    return pl.read_parquet(path) if path.is_file() else None
+    return read_checked(path) if path.is_file() else None
 
 
 def annotation_records(
@@ -165,7 +175,7 @@ def separation_eval(
                     "reference": ",".join(sorted(refs)),
                 }
             )
-    records += annotation_records(layout, track_id, model, track["path"], stems)
+    records += annotation_records(layout, track_id, model, input_file(layout, track), stems)
     table = pl.DataFrame(
         [
             {**r, "track_id": track_id, "model": model, "run_id": context.run.run_id}

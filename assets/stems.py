@@ -1,12 +1,19 @@
-"""``stems``: separate a track with the configured Spleeter model, one file per stem."""
+"""``stems``: separate a track with the configured Spleeter model, one file per stem.
+
+What is separated must be the track the scan hashed: the input is hashed again after
+separation, and if it changed meanwhile the stems just written are removed and the step fails
+with ``<path>: changed while being processed (...)`` (the next scan takes the new content in).
+"""
 
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from catalogue.layout import write_parquet
+from catalogue.inventory import InputChanged, check_unchanged, printable, regular_file_problem
+from catalogue.layout import StorageLayout, write_parquet
 from catalogue.schema import STEM_SCHEMA
 from separation.audio import AudioError
 
@@ -14,12 +21,34 @@ from .engine import SeparationEngine, stems_code_version
 from .partitions import tracks_partitions
 from .records import (
     TRANSIENT_RETRIES,
+    input_file,
     partition_track_id,
     permanent_failure,
     record_run,
     track_record,
 )
 from .settings import StemlineSettings
+
+
+def fail_if_changed(
+    context: dg.AssetExecutionContext,
+    layout: StorageLayout,
+    model: str,
+    track: dict,
+    source: str,
+    written: list[str | os.PathLike],
+) -> None:
+    """Fail the step if ``source`` no longer holds the track's content; stems separated from
+    other content are removed (with the stems table) rather than recorded for this track."""
+    try:
+        check_unchanged(source, track["sha256"])
+    except InputChanged as exc:
+        if written:
+            for path in written:
+                Path(path).unlink(missing_ok=True)
+            layout.stems_table(model, track["track_id"]).unlink(missing_ok=True)
+        context.log.error(str(exc))
+        raise permanent_failure(str(exc)) from exc
 
 
 def make_stems_asset(model: str, mwf: bool = False, overlap: bool = False) -> dg.AssetsDefinition:
@@ -44,17 +73,24 @@ def make_stems_asset(model: str, mwf: bool = False, overlap: bool = False) -> dg
         layout = settings.layout
         track_id = partition_track_id(context)
         track = track_record(layout, track_id)
+        source = input_file(layout, track)
+        problem = regular_file_problem(source)  # a FIFO or device would block the decoder
+        if problem:
+            raise permanent_failure(f"{track['path']}: {problem}")
         separator = engine.separator()
         out_dir = layout.stems_dir(settings.model_name, track_id)
         try:
             result = separator.separate_to_file(
-                track["path"],
+                source,
                 out_dir,
                 filename_format="{instrument}.{codec}",
                 codec=settings.codec,
             )
         except AudioError as exc:  # the file itself is bad: retrying cannot help
-            raise permanent_failure(str(exc)) from exc
+            fail_if_changed(context, layout, settings.model_name, track, source, [])
+            raise permanent_failure(printable(str(exc))) from exc
+        written = list(result.stems.values())
+        fail_if_changed(context, layout, settings.model_name, track, source, written)
         now = datetime.now(UTC)
         rows = []
         for stem, path in result.stems.items():

@@ -1,12 +1,26 @@
-"""``track_audio``: decode and validate one track, and record its metadata or its error."""
+"""``track_audio``: decode and validate one track, and record its metadata or its error.
 
+Only a regular file is decoded (a FIFO or device put in its place since the scan is refused
+with its kind, never opened), and the bytes decoded must be the bytes the scan hashed: the file
+is hashed again after decoding, and a file swapped in the meantime fails the partition with
+``<path>: changed while being processed (...)``; the next scan hashes the new content and takes
+it in as a new track.
+"""
+
+import os
 from datetime import UTC, datetime
 
 import dagster as dg
 import numpy as np
 import polars as pl
 
-from catalogue.inventory import read_inventory
+from catalogue.inventory import (
+    InputChanged,
+    check_unchanged,
+    printable,
+    read_inventory,
+    regular_file_problem,
+)
 from catalogue.layout import StorageLayout, write_parquet
 from catalogue.schema import TRACK_SCHEMA
 from separation.audio import AudioError, probe, read_blocks
@@ -53,6 +67,21 @@ def inspect_audio(path: str, max_duration_s: float) -> dict:
     }
 
 
+def decode_scanned(path: str, sha256: str, max_duration_s: float) -> dict:
+    """:func:`inspect_audio` of a file that must still hold the content the scan hashed.
+
+    Raises :class:`~catalogue.inventory.InputChanged` if the file changed since the scan (also
+    when its new content does not decode: the change, not the audio, is the reason), else
+    :class:`~separation.audio.AudioError` for bad audio."""
+    try:
+        meta = inspect_audio(path, max_duration_s)
+    except AudioError:
+        check_unchanged(path, sha256)
+        raise
+    check_unchanged(path, sha256)
+    return meta
+
+
 def _write(layout: StorageLayout, row: dict) -> None:
     full = {key: row.get(key) for key in TRACK_SCHEMA}
     write_parquet(pl.DataFrame([full], schema=TRACK_SCHEMA), layout.track(row["track_id"]))
@@ -81,6 +110,7 @@ def track_audio(
             f"track {track_id} is not in the inventory (or all its files were removed)"
         )
     entry = present.row(0, named=True)
+    source = os.fsdecode(entry["path_bytes"]) if entry["path_bytes"] is not None else entry["path"]
     base = {
         "track_id": track_id,
         "path": entry["path"],
@@ -89,14 +119,16 @@ def track_audio(
         "run_id": context.run.run_id,
     }
     try:
-        if entry["problem"]:
-            raise AudioError(f"{entry['path']}: {entry['problem']}")
-        meta = inspect_audio(entry["path"], settings.max_duration_s)
-    except AudioError as exc:
-        _write(layout, {**base, "status": "error", "error": str(exc)})
+        problem = entry["problem"] or regular_file_problem(source)
+        if problem:
+            raise AudioError(f"{entry['path']}: {problem}")
+        meta = decode_scanned(source, entry["sha256"], settings.max_duration_s)
+    except (AudioError, InputChanged) as exc:
+        message = printable(str(exc))  # a name that is not UTF-8, escaped
+        _write(layout, {**base, "status": "error", "error": message})
         record_run(context, layout, "track_audio")
-        context.log.error(str(exc))
-        raise permanent_failure(str(exc)) from exc
+        context.log.error(message)
+        raise permanent_failure(message) from exc
     _write(layout, {**base, **meta, "status": "ok"})
     record_run(context, layout, "track_audio")
     context.log.info(f"{entry['path']}: {meta['duration_s']:.1f} s, {meta['sample_rate']} Hz")

@@ -8,9 +8,9 @@ rows a training pipeline reads with one glob).
 """
 
 import dagster as dg
-import polars as pl
 import soundfile as sf
 
+from catalogue.integrity import read_checked
 from features import FeatureSettings
 from transcription import write_manifest, write_transcription_bundle
 
@@ -40,8 +40,8 @@ def transcription_prep(
     for row in stem_rows(layout, model, track_id):
         if not profiles.profile(row["stem"]).monophonic:
             continue
-        tables = {
-            kind: pl.read_parquet(layout.features(kind, track_id, model, row["stem"]))
+        tables = {  # read_checked: a damaged table fails the step naming the file
+            kind: read_checked(layout.features(kind, track_id, model, row["stem"]))
             for kind in ("notes", "pitch", "onsets")
         }
         audio, rate = sf.read(row["path"], dtype="float32", always_2d=True)

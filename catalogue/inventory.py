@@ -2,21 +2,43 @@
 
 A track is identified by the sha256 of its bytes; its id is the first 16 hex digits. So a
 renamed or duplicated file maps to the same track and costs nothing, and a file whose bytes
-change becomes a new track. Files are re-hashed only when their size or modification time
-changed since the last scan; hashing is budgeted per scan so that a huge new folder is taken in
-over several scans (the sensor's ticks) instead of one long one.
+change becomes a new track. Files are re-hashed only when their size, modification time or
+status-change time (``ctime``, which no program can set back) changed since the last scan.
+
+Hashing is budgeted per scan so that a huge new folder is taken in over several scans (the
+sensor's ticks) instead of one long one: after ``time_budget_s`` no new file is started and the
+file being hashed stops too, its SHA-256 state saved in the inventory (``hashed_bytes``,
+``hash_state``) and resumed by the next scan (:mod:`catalogue.content_hash`), so even a file
+that takes many ticks to read is hashed in the end. Each scan hashes new and changed files in
+path order before it resumes a partly hashed one (one huge file cannot hold back the rest), and
+the first file it touches always gets at least one chunk, so every scan makes progress.
+
+Only regular files (after following links) are opened. A FIFO, socket, character or block
+device (or a link to one) or a directory named like audio gets a row whose ``problem`` names
+its kind (``is a FIFO (named pipe), not an audio file``) and is never read; so do dangling links
+and unreadable files. Such entries get a track id derived from their path, so the pipeline can
+record their error.
+
+Paths are stored losslessly: ``path_bytes`` holds the name's exact bytes, ``path`` shows it as
+text with any bytes that are not UTF-8 escaped (``Caf\\xe9.wav``); :func:`real_path` turns the
+shown path back into the file to open. The scan never descends into the storage root it is
+given (``exclude``) nor into any folder that holds stemline storage (an
+``inventory/files.parquet`` or a ``catalogue.duckdb``); an audio root that is itself storage is
+scanned without stemline's own output folders.
 
 Folders in MUSDB18 layout (a ``mixture.<ext>`` beside other audio files) hold one track, the
 mixture; its sibling files are its reference stems (``role = "reference"``), not tracks.
-Entries that cannot be tracks (a dangling link, a directory named like audio, an unreadable
-file) still get an inventory row and a track id derived from their path, so the pipeline can
-record their error.
 
-Inventory columns: ``path`` (absolute), ``root``, ``role`` (``track`` / ``reference``),
-``mixture_path`` (for references), ``reference_stem`` (the reference's stem name),
-``size_bytes``, ``mtime_ns``, ``sha256``, ``track_id``, ``status`` (``present`` / ``pending``
-(not hashed yet) / ``removed``), ``problem`` (why it cannot be read, or null), ``first_seen``,
-``last_seen`` (UTC).
+When the content at a path changes (a file overwritten in place), the row of the old content
+stays, with status ``removed`` and its old track id, beside the row of the new content: the old
+track keeps its results and shows as removed, instead of vanishing from ``tracks``.
+
+Inventory columns: ``path`` (absolute, as text), ``path_bytes`` (its exact bytes), ``root``,
+``role`` (``track`` / ``reference``), ``mixture_path`` (for references), ``reference_stem`` (the
+reference's stem name), ``size_bytes``, ``mtime_ns``, ``ctime_ns``, ``sha256``, ``track_id``,
+``status`` (``present`` / ``pending`` (not hashed yet) / ``removed``), ``problem`` (why it
+cannot be read, or null), ``hashed_bytes`` and ``hash_state`` (progress of a partly hashed
+file), ``first_seen``, ``last_seen`` (UTC).
 """
 
 from __future__ import annotations
@@ -25,31 +47,42 @@ import hashlib
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
 from .atomic import exclusive_lock
+from .content_hash import NotRegularFile, file_sha256, hash_file, not_regular
 from .layout import write_parquet
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif"})
 MIXTURE_STEM = "mixture"
 TRACK_ID_HEX = 16
+#: What marks a folder as stemline storage (``catalogue.layout``): it is never scanned.
+STORAGE_MARKERS = (os.path.join("inventory", "files.parquet"), "catalogue.duckdb")
+#: stemline's output folders in a storage root, left out when the root is an audio root too.
+STORAGE_FOLDERS = frozenset(
+    {"inventory", "tracks", "stems", "features", "evaluation", "exports", "runs", ".dagster"}
+)
 
 INVENTORY_SCHEMA = {
     "path": pl.String,
+    "path_bytes": pl.Binary,
     "root": pl.String,
     "role": pl.String,
     "mixture_path": pl.String,
     "reference_stem": pl.String,
     "size_bytes": pl.Int64,
     "mtime_ns": pl.Int64,
+    "ctime_ns": pl.Int64,
     "sha256": pl.String,
     "track_id": pl.String,
     "status": pl.String,
     "problem": pl.String,
+    "hashed_bytes": pl.Int64,
+    "hash_state": pl.String,
     "first_seen": pl.Datetime("us", "UTC"),
     "last_seen": pl.Datetime("us", "UTC"),
 }
@@ -60,46 +93,137 @@ def empty_inventory() -> pl.DataFrame:
     return pl.DataFrame(schema=INVENTORY_SCHEMA)
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def printable(text: str | bytes | os.PathLike) -> str:
+    """Text that can be stored and printed: bytes of a name that are not UTF-8 (held as
+    surrogate escapes in a ``str`` from :mod:`os`) become ``\\xNN``.
+
+    >>> printable(os.fsdecode(b"/music/Caf\\xe9.wav"))
+    '/music/Caf\\\\xe9.wav'
+    """
+    if isinstance(text, str):
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return os.fsencode(text).decode("utf-8", "backslashreplace")
 
 
-def path_track_id(path: str) -> str:
+def real_path(inventory: pl.DataFrame, shown: str, track_id: str | None = None) -> str:
+    """The file to open for a ``path`` as the catalogue shows it.
+
+    A name that is not UTF-8 is shown with ``\\xNN`` escapes; its exact bytes are in the
+    inventory's ``path_bytes``. Returned as :func:`os.fsdecode` gives it (a ``str`` with
+    surrogate escapes); pass ``os.fsencode`` of it to libraries that encode names strictly
+    (soundfile). ``track_id`` picks the row when two names show alike.
+    """
+    if "\\" not in shown or "path_bytes" not in inventory.columns:
+        return shown  # valid UTF-8 names are shown as they are
+    rows = inventory.filter((pl.col("path") == shown) & pl.col("path_bytes").is_not_null())
+    if track_id is not None and (rows["track_id"] == track_id).any():
+        rows = rows.filter(pl.col("track_id") == track_id)
+    return os.fsdecode(rows["path_bytes"][0]) if rows.height else shown
+
+
+def path_track_id(path: str | bytes) -> str:
     """Track id of an entry whose content cannot be read (derived from its path)."""
-    return hashlib.sha256(f"path:{path}".encode()).hexdigest()[:TRACK_ID_HEX]
+    return hashlib.sha256(b"path:" + os.fsencode(path)).hexdigest()[:TRACK_ID_HEX]
+
+
+def regular_file_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` is not a readable regular file (after following links), or ``None``; a
+    ``stat`` only, so a FIFO or device is never opened."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "dangling link or vanished file"
+    except OSError as exc:
+        return f"cannot stat: {exc.strerror}"
+    return not_regular(st.st_mode)
+
+
+class InputChanged(ValueError):
+    """An input file's bytes are no longer those the scan hashed."""
+
+
+def check_unchanged(path: str, sha256: str) -> None:
+    """Raise :class:`InputChanged` unless ``path`` still hashes to ``sha256``.
+
+    Called after a file was decoded or separated: the content processed must be the content
+    that names the track. The message is one line naming the file."""
+    try:
+        actual = file_sha256(path)
+        now = f"now {actual[:TRACK_ID_HEX]}"
+    except (OSError, NotRegularFile) as exc:
+        actual = None
+        now = f"now unreadable: {exc.strerror if isinstance(exc, OSError) else exc}"
+    if actual != sha256:
+        raise InputChanged(
+            f"{printable(path)}: changed while being processed (sha256 {sha256[:TRACK_ID_HEX]} "
+            f"when scanned, {now}); it will be picked up by the next scan"
+        )
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One audio-named entry found under a root."""
+    """One audio-named entry found under a root (``path`` as :mod:`os` gives it)."""
 
     path: str
     root: str
     size_bytes: int | None
     mtime_ns: int | None
     problem: str | None
+    ctime_ns: int | None = None
+
+    @property
+    def version(self) -> tuple[int | None, int | None, int | None]:
+        """What tells one content of the file from another without reading it."""
+        return self.size_bytes, self.mtime_ns, self.ctime_ns
 
 
-def walk(roots: Iterable[Path]) -> list[Entry]:
-    """Every audio-named entry under ``roots`` (recursive, links not followed into folders)."""
+def walk(roots: Iterable[Path], exclude: Iterable[Path] = ()) -> list[Entry]:
+    """Every audio-named entry under ``roots`` (recursive, links not followed into folders),
+    outside ``exclude`` and any stemline storage."""
+    return _walk(roots, exclude)[0]
+
+
+def _walk(roots: Iterable[Path], exclude: Iterable[Path]) -> tuple[list[Entry], list[str]]:
+    """Entries, and the storage folders left out."""
+    excluded = set()
+    for path in exclude:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        excluded.add((st.st_dev, st.st_ino))
     entries: list[Entry] = []
+    skipped: list[str] = []
     for root in roots:
-        root_abs = Path(root).absolute()
-        if not root_abs.is_dir():
+        root_abs = str(Path(root).absolute())
+        if not os.path.isdir(root_abs):
             continue
         for dirpath, dirnames, filenames in os.walk(root_abs):
-            dirnames.sort()
-            for name in sorted(filenames) + [d for d in dirnames if _is_audio_name(d)]:
+            kept = []
+            for d in sorted(dirnames):
+                if _is_storage(os.path.join(dirpath, d), excluded):
+                    skipped.append(printable(os.path.join(dirpath, d)))
+                else:
+                    kept.append(d)
+            if dirpath == root_abs and _is_storage(root_abs, excluded):
+                kept = [d for d in kept if d not in STORAGE_FOLDERS]
+            dirnames[:] = kept
+            for name in sorted(filenames) + [d for d in kept if _is_audio_name(d)]:
                 if not _is_audio_name(name):
                     continue
                 path = os.path.join(dirpath, name)
-                entries.append(_entry(path, str(root_abs)))
-    return entries
+                entries.append(_entry(path, root_abs))
+    return entries, skipped
+
+
+def _is_storage(path: str, excluded: set[tuple[int, int]]) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    if (st.st_dev, st.st_ino) in excluded:
+        return True
+    return any(os.path.isfile(os.path.join(path, marker)) for marker in STORAGE_MARKERS)
 
 
 def _is_audio_name(name: str) -> bool:
@@ -113,11 +237,12 @@ def _entry(path: str, root: str) -> Entry:
         return Entry(path, root, None, None, "dangling link or vanished file")
     except OSError as exc:
         return Entry(path, root, None, None, f"cannot stat: {exc.strerror}")
-    if os.path.isdir(path):
-        return Entry(path, root, None, st.st_mtime_ns, "is a directory, not an audio file")
+    problem = not_regular(st.st_mode)
+    if problem is not None:
+        return Entry(path, root, None, st.st_mtime_ns, problem, st.st_ctime_ns)
     if not os.access(path, os.R_OK):
-        return Entry(path, root, st.st_size, st.st_mtime_ns, "file is not readable")
-    return Entry(path, root, st.st_size, st.st_mtime_ns, None)
+        return Entry(path, root, st.st_size, st.st_mtime_ns, "file is not readable", st.st_ctime_ns)
+    return Entry(path, root, st.st_size, st.st_mtime_ns, None, st.st_ctime_ns)
 
 
 def _roles(entries: list[Entry]) -> dict[str, tuple[str, str | None, str | None]]:
@@ -137,7 +262,7 @@ def _roles(entries: list[Entry]) -> dict[str, tuple[str, str | None, str | None]
         for e in files:
             if mixture is not None and e.path != mixture and e.problem is None:
                 stem = os.path.splitext(os.path.basename(e.path))[0]
-                roles[e.path] = ("reference", mixture, stem)
+                roles[e.path] = ("reference", printable(mixture), printable(stem))
             else:
                 roles[e.path] = ("track", None, None)
     return roles
@@ -150,6 +275,8 @@ class ScanResult:
     inventory: pl.DataFrame
     hashed: int
     pending: int
+    #: Storage folders found under the roots and left out (as shown).
+    excluded: list[str] = field(default_factory=list)
 
     def present_tracks(self) -> pl.DataFrame:
         """One row per present track id with its first path (sorted), for run requests."""
@@ -165,6 +292,7 @@ def scan(
     *,
     max_hashes: int | None = None,
     time_budget_s: float | None = None,
+    exclude: Iterable[Path] = (),
     now: datetime | None = None,
 ) -> ScanResult:
     """Scan ``roots`` and return the updated inventory.
@@ -174,94 +302,190 @@ def scan(
     roots : iterable of Path
         Folders to scan recursively.
     previous : polars.DataFrame, optional
-        The last inventory; unchanged files (same size and mtime) keep their hash.
-    max_hashes, time_budget_s : optional
-        Stop hashing new or changed files after this many, or this many seconds; the rest stay
-        ``pending`` for the next scan.
+        The last inventory; unchanged files (same size, mtime and ctime) keep their hash.
+    max_hashes : int, optional
+        Hash at most this many new or changed files; the rest stay ``pending``.
+    time_budget_s : float, optional
+        Seconds of hashing: no file is started after it, and a file being hashed stops at it
+        (``pending``, resumed by the next scan); the first file a scan hashes always gets at
+        least one chunk, so repeated scans always finish.
+    exclude : iterable of Path
+        Folders never descended into (the storage root); folders holding stemline storage
+        are left out as well.
     now : datetime, optional
         Timestamp for ``first_seen``/``last_seen`` (UTC now by default).
     """
     now = now or datetime.now(UTC)
     roots = [Path(r) for r in roots]
-    previous = previous if previous is not None else empty_inventory()
-    known = {row["path"]: row for row in previous.iter_rows(named=True)}
-    entries = walk(roots)
+    previous = _with_all_columns(previous if previous is not None else empty_inventory())
+    current: dict[bytes, dict] = {}
+    history: list[dict] = []
+    for row in previous.iter_rows(named=True):
+        if row["path_bytes"] is None:  # an inventory from before path_bytes existed
+            row["path_bytes"] = os.fsencode(row["path"])
+        if row["status"] == "removed":
+            history.append(row)
+        else:
+            current[row["path_bytes"]] = row
+    gone_before = {h["path_bytes"]: h for h in sorted(history, key=lambda h: h["last_seen"])}
+
+    entries, skipped = _walk(roots, exclude)
     roles = _roles(entries)
-    started = time.monotonic()
-    hashed = pending = 0
-    rows = []
-    seen: set[str] = set()
+    rows: list[dict] = []
+    fresh: list[tuple[dict, Entry, dict | None]] = []
+    partial: list[tuple[dict, Entry, dict | None]] = []
     for e in entries:
-        seen.add(e.path)
-        old = known.get(e.path)
+        raw = os.fsencode(e.path)
+        old = current.get(raw) or gone_before.get(raw)
         role, mixture, ref_stem = roles[e.path]
-        sha = None
-        problem = e.problem
-        status = "present"
-        if problem is None:
-            unchanged = (
-                old is not None
-                and old["sha256"] is not None
-                and old["size_bytes"] == e.size_bytes
-                and old["mtime_ns"] == e.mtime_ns
+        row = {
+            "path": printable(e.path),
+            "path_bytes": raw,
+            "root": printable(e.root),
+            "role": role,
+            "mixture_path": mixture,
+            "reference_stem": ref_stem,
+            "size_bytes": e.size_bytes,
+            "mtime_ns": e.mtime_ns,
+            "ctime_ns": e.ctime_ns,
+            "sha256": None,
+            "track_id": None,
+            "status": "present",
+            "problem": e.problem,
+            "hashed_bytes": None,
+            "hash_state": None,
+            "first_seen": old["first_seen"] if old is not None else now,
+            "last_seen": now,
+        }
+        rows.append(row)
+        if e.problem is not None:
+            continue
+        same = old is not None and _same_version(old, e)
+        if same and old["sha256"] is not None:
+            row["sha256"] = old["sha256"]
+        elif same and old["hash_state"] is not None:
+            partial.append((row, e, old))
+        else:
+            fresh.append((row, e, None))
+
+    hashed = _hash_in_budget([*fresh, *partial], max_hashes, time_budget_s)
+    for row in rows:
+        if row["status"] != "pending":
+            row["track_id"] = (
+                row["sha256"][:TRACK_ID_HEX] if row["sha256"] else path_track_id(row["path_bytes"])
             )
-            if unchanged:
-                sha = old["sha256"]
-            elif _within_budget(hashed, max_hashes, started, time_budget_s):
-                try:
-                    sha = file_sha256(Path(e.path))
-                    hashed += 1
-                except OSError as exc:
-                    problem = f"cannot read: {exc.strerror or exc}"
-            else:
-                status = "pending"
-                pending += 1
-        track_id = sha[:TRACK_ID_HEX] if sha else path_track_id(e.path)
-        rows.append(
-            {
-                "path": e.path,
-                "root": e.root,
-                "role": role,
-                "mixture_path": mixture,
-                "reference_stem": ref_stem,
-                "size_bytes": e.size_bytes,
-                "mtime_ns": e.mtime_ns,
-                "sha256": sha,
-                "track_id": track_id if status != "pending" else None,
-                "status": status,
-                "problem": problem,
-                "first_seen": old["first_seen"] if old is not None else now,
-                "last_seen": now,
-            }
-        )
-    scanned = {str(Path(r).absolute()) for r in roots}
-    for path, old in known.items():
-        if path in seen:
+        old = current.get(row["path_bytes"])
+        if old is not None and old["track_id"] not in (None, row["track_id"]):
+            # The content at this path changed: its old track stays, marked removed.
+            history.append({**old, "status": "removed"})
+
+    seen = {row["path_bytes"] for row in rows}
+    scanned = {printable(str(r.absolute())) for r in roots}
+    for raw, old in current.items():
+        if raw in seen:
             continue
         # Entries under roots not scanned this time are carried over as they were.
-        gone = old["root"] in scanned and old["status"] != "removed"
-        rows.append({**old, "status": "removed"} if gone else old)
+        rows.append({**old, "status": "removed"} if old["root"] in scanned else old)
+    rows += _distinct_history(history, rows, seen)
     inventory = pl.DataFrame(rows, schema=INVENTORY_SCHEMA) if rows else empty_inventory()
-    return ScanResult(inventory.sort("path"), hashed, pending)
+    pending = sum(1 for row in rows if row["status"] == "pending")
+    return ScanResult(inventory.sort(["path", "last_seen"]), hashed, pending, skipped)
 
 
-def _within_budget(done: int, max_hashes: int | None, started: float, budget: float | None) -> bool:
-    if max_hashes is not None and done >= max_hashes:
-        return False
-    return budget is None or time.monotonic() - started < budget
+def _same_version(old: dict, e: Entry) -> bool:
+    """Whether an entry is the version of the file ``old`` describes (a ctime not recorded
+    yet, by an older inventory, is not compared)."""
+    return (
+        old["size_bytes"] == e.size_bytes
+        and old["mtime_ns"] == e.mtime_ns
+        and (old["ctime_ns"] is None or old["ctime_ns"] == e.ctime_ns)
+    )
+
+
+def _hash_in_budget(
+    todo: list[tuple[dict, Entry, dict | None]],
+    max_hashes: int | None,
+    time_budget_s: float | None,
+) -> int:
+    """Hash ``todo`` in order within the budget, filling each row; returns files hashed."""
+    deadline = None if time_budget_s is None else time.monotonic() + time_budget_s
+    hashed = 0
+    started_any = False
+    for row, e, old in todo:
+        resume = (old["hashed_bytes"], old["hash_state"]) if old is not None else None
+        out_of_time = deadline is not None and started_any and time.monotonic() >= deadline
+        if (max_hashes is not None and hashed >= max_hashes) or out_of_time:
+            _leave_pending(row, resume)
+            continue
+        first, started_any = not started_any, True
+        try:
+            progress = hash_file(
+                e.path,
+                deadline=deadline,
+                resume=resume,
+                at_least_one_chunk=first,
+                expect=e.version,
+            )
+        except NotRegularFile as exc:  # replaced by a FIFO or device since the stat
+            row["problem"] = str(exc)
+            continue
+        except OSError as exc:
+            row["problem"] = f"cannot read: {exc.strerror or exc}"
+            continue
+        if progress.sha256 is not None:
+            row["sha256"] = progress.sha256
+            hashed += 1
+        elif progress.changed:  # being written: hash it when it has settled
+            _leave_pending(row, None)
+        else:
+            _leave_pending(row, (progress.hashed_bytes, progress.state) if progress.state else None)
+    return hashed
+
+
+def _leave_pending(row: dict, resume: tuple[int, str] | None) -> None:
+    row["status"] = "pending"
+    row["hashed_bytes"], row["hash_state"] = resume if resume else (None, None)
+
+
+def _distinct_history(history: list[dict], rows: list[dict], seen: set[bytes]) -> list[dict]:
+    """Removed rows of earlier contents, one per (path, track id), newest first, without
+    those the current rows already stand for."""
+    taken = {(row["path_bytes"], row["track_id"]) for row in rows}
+    out = []
+    for row in sorted(history, key=lambda h: h["last_seen"], reverse=True):
+        key = (row["path_bytes"], row["track_id"])
+        if key in taken or (row["track_id"] is None and row["path_bytes"] in seen):
+            continue
+        taken.add(key)
+        out.append(row)
+    return out
+
+
+def _with_all_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with every inventory column (older inventories lack the newer ones)."""
+    missing = [pl.lit(None, dtype).alias(c) for c, dtype in INVENTORY_SCHEMA.items()
+               if c not in frame.columns]  # fmt: skip
+    return frame.with_columns(missing).select(
+        [pl.col(c).cast(dtype) for c, dtype in INVENTORY_SCHEMA.items()]
+    )
 
 
 def read_inventory(path: Path) -> pl.DataFrame:
-    """The stored inventory, or an empty one."""
-    return pl.read_parquet(path) if path.is_file() else empty_inventory()
+    """The stored inventory (with every current column), or an empty one."""
+    return _with_all_columns(pl.read_parquet(path)) if path.is_file() else empty_inventory()
 
 
-def update_inventory(path: Path, roots: Iterable[Path], **budget) -> ScanResult:
-    """Scan ``roots`` against the stored inventory and store the result, under the lock."""
+def update_inventory(
+    path: Path, roots: Iterable[Path], *, exclude: Iterable[Path] = (), **budget
+) -> ScanResult:
+    """Scan ``roots`` against the stored inventory and store the result, under the lock.
+
+    ``exclude`` (the storage root) is never scanned; ``budget`` is ``max_hashes`` and
+    ``time_budget_s`` of :func:`scan`."""
 
     # One scanner at a time (the sensor and `stemline run`, or two runs), so none of them
     # loses the others' entries.
     with exclusive_lock(path.with_name(path.name + ".lock")):
-        result = scan(roots, read_inventory(path), **budget)
+        result = scan(roots, read_inventory(path), exclude=exclude, **budget)
         write_parquet(result.inventory, path)
     return result

@@ -3,15 +3,27 @@
 The same assets, checks and storage as the UI, executed in this process through Dagster's
 ``materialize`` against the instance in ``DAGSTER_HOME`` (default ``<storage_root>/.dagster``),
 so runs show up in ``stemline ui`` afterwards. Tracks are processed one partition at a time in
-one process, so the separation model loads once for the whole folder. Only tracks whose final
-outputs are missing or whose stems came from another model or checkpoint are processed; the
-rest are skipped. The tracks' ``stem_features`` steps share one pool of feature worker
-processes, started once per call.
+one process, so the separation model loads once for the whole folder. The tracks' ``stem_features``
+steps share one pool of feature worker processes, started once per call.
+
+Which tracks a run processes: only tracks with a file under the audio folders it was given (the
+inventory is shared by every folder on the storage; tracks of other folders are left alone),
+and of those only the ones that are new, failed before, have stems from another model or
+checkpoint, or have an output that is missing or unreadable
+(:func:`catalogue.integrity.check_track_outputs`). A damaged output is named, one line per
+track, and only the assets from the one that wrote it on are materialised again (a damaged
+feature table does not cost a new separation).
+
+Expected failures stay quiet: Dagster's console logger is off unless ``log_level`` asks for it,
+so a bad file is one line of the summary while the full step failure, with its trace, is in the
+run's event log (``stemline ui`` → Runs). The catalogue step's failure becomes one line too.
 """
 
 import logging
 import os
 import socket
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,11 +31,18 @@ import dagster as dg
 import polars as pl
 
 from assets.engine import stems_code_version
-from assets.partitions import TRACKS
+from assets.partitions import TRACKS, partition_keys_for
 from assets.settings import StemlineSettings
 from assets.stem_features import shared_feature_pool
 from catalogue.atomic import exclusive_lock, process_alive
-from catalogue.inventory import update_inventory
+from catalogue.integrity import (
+    DamagedFileError,
+    OutputProblem,
+    check_track_outputs,
+    parquet_problem,
+    read_checked,
+)
+from catalogue.inventory import printable, update_inventory
 from separation.configs import load_config
 
 from .definitions import build_definitions
@@ -53,6 +72,51 @@ def ensure_dagster_home(settings: StemlineSettings) -> Path:
     return home
 
 
+class StorageError(Exception):
+    """The storage root cannot be used: not a folder, not writable, or its inventory is
+    damaged. The message is one line saying what and where, meant for the console."""
+
+
+def check_storage(root: Path, what: str = "storage") -> Path:
+    """Make sure ``root`` is (or can become) a writable folder, creating it; return it.
+
+    ``what`` names the folder in messages (``storage``, or the option that gave it).
+
+    Raises
+    ------
+    StorageError
+        ``root`` or a folder above it is a file, or nothing can be written there (a read-only
+        mount, no permission).
+    """
+    root = Path(root)
+    existing = root
+    while not existing.exists() and not existing.is_symlink() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "" if existing == root else f" ({existing} is not a folder)"
+        raise StorageError(f"{what} {root} is not a folder{where}")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".stemline-write-test.", dir=root)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise StorageError(
+            f"{what} {root} is not writable ({exc.strerror or exc}); give a writable folder"
+        ) from exc
+    return root
+
+
+def check_inventory(path: Path) -> None:
+    """Refuse a damaged inventory with a message saying which file and what to do."""
+    problem = parquet_problem(path)
+    if problem is not None and problem != "missing":
+        raise StorageError(
+            f"the inventory {path} is {problem}; delete it and run again to rescan the audio "
+            "folders (processed tracks are kept: they are found again by their content)"
+        )
+
+
 @dataclass
 class RunSummary:
     """What ``run_folder`` did."""
@@ -60,30 +124,88 @@ class RunSummary:
     processed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    #: Tracks processed again because an output was missing or unreadable: id -> the line
+    #: saying so (also passed to ``notice`` when found).
+    reprocessed: dict[str, str] = field(default_factory=dict)
+    #: Why the catalogue is incomplete (unreadable files it left out) or the catalogue or the
+    #: dataset report could not be refreshed (one line), or None.
+    catalogue_error: str | None = None
 
 
 def needs_processing(settings: StemlineSettings, track_id: str, code_version: str) -> bool:
-    """Whether a track lacks final outputs or has stems from another model/checkpoint."""
-    layout = settings.layout
-    stems = layout.stems_table(settings.model_name, track_id)
-    if (
-        not stems.is_file()
-        or not (
-            layout.transcription_dir(settings.model_name, track_id) / "manifest.parquet"
-        ).is_file()
-    ):
-        return True
-    versions = set(pl.read_parquet(stems, columns=["code_version"])["code_version"])
-    return versions != {code_version}
+    """Whether a track is new, failed before, has stems from another model/checkpoint, or has
+    an output that is missing or unreadable."""
+    outputs = check_track_outputs(settings.layout, settings.model_name, track_id, code_version)
+    return outputs.state != "complete"
 
 
-def _error_of(settings: StemlineSettings, track_id: str) -> str:
-    path = settings.layout.track(track_id)
-    if path.is_file():
-        row = pl.read_parquet(path).row(0, named=True)
-        if row["error"]:
-            return row["error"]
+def _tracks_under_roots(inventory: pl.DataFrame, roots: list[str]) -> pl.DataFrame:
+    """``track_id`` and first ``path`` of every present track with a file under ``roots``
+    (compared as the inventory stores them: absolute, non-UTF-8 bytes escaped)."""
+    wanted = {printable(str(Path(r).absolute())) for r in roots}
+    present = inventory.filter(
+        (pl.col("role") == "track")
+        & (pl.col("status") == "present")
+        & pl.col("root").is_in(sorted(wanted))
+    )
+    return present.sort("path").group_by("track_id", maintain_order=True).first()
+
+
+def _reprocess_line(path: str, problems: Sequence[OutputProblem]) -> str:
+    """``reprocessing <track path>: <first problem> (and N more)``."""
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"reprocessing {path}: {problems[0]}{more}"
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def failure_message(result) -> str:
+    """One line for a failed in-process run: the first failed step and why.
+
+    A :class:`dagster.Failure` gives its description; any other exception its innermost cause
+    (the user code's error, not Dagster's wrapper), class name and first line.
+    """
+    for event in result.get_step_failure_events():
+        data = event.step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            return f"{event.step_key}: {_first_line(data.user_failure_data.description)}"
+        error = data.error
+        while error is not None and error.cause is not None:
+            error = error.cause
+        if error is not None:
+            return f"{event.step_key}: {_first_line(error.message)}"
+    run_failure = result.get_run_failure_event()
+    if run_failure is not None and run_failure.message:
+        return _first_line(run_failure.message)
     return "failed (see the run's logs in `stemline ui`)"
+
+
+def _left_out_of_catalogue(result) -> list[str]:
+    """The unreadable files the ``catalogue`` step left out of its views (its
+    ``unreadable_files`` metadata), each as ``"<path> is unreadable (<why>)"``."""
+    lines = []
+    for materialization in result.asset_materializations_for_node("catalogue"):
+        entry = materialization.metadata.get("unreadable_files")
+        for item in entry.value if entry is not None else []:
+            path = Path(item["path"])
+            problem = parquet_problem(path) or f"unreadable ({item.get('problem', '?')})"
+            lines.append(f"{path} is {problem}")
+    return lines
+
+
+def _error_of(settings: StemlineSettings, track_id: str, result) -> str:
+    """The recorded error of a bad input, else the failed step's message."""
+    path = settings.layout.track(track_id)
+    try:
+        row = read_checked(path, columns=["status", "error"]).row(0, named=True)
+    except DamagedFileError:
+        row = {"status": None, "error": None}
+    if row["status"] == "error" and row["error"]:
+        return row["error"]
+    return failure_message(result)
 
 
 HOST_TAG, PID_TAG = "stemline/host", "stemline/pid"
@@ -111,8 +233,8 @@ def recover_crashed_runs(instance: dg.DagsterInstance) -> list[str]:
 
 
 def _quiet_run_config(log_level: str) -> dict:
-    """Run config that sets the console log level of in-process runs (events still reach the
-    instance, so the UI shows everything)."""
+    """Run config that sets the console log level of in-process runs (events, with their full
+    traces, still reach the instance's event log, so the UI shows everything)."""
     return {"loggers": {"console": {"config": {"log_level": log_level}}}}
 
 
@@ -120,15 +242,45 @@ def run_folder(
     settings: StemlineSettings,
     progress=None,
     instance: dg.DagsterInstance | None = None,
-    log_level: str = "WARNING",
+    log_level: str = "CRITICAL",
+    notice: Callable[[str], None] | None = None,
 ) -> RunSummary:
-    """Scan ``settings.audio_roots`` and materialise every track that needs it, then the
-    catalogue and the dataset report. ``progress(done, total, track_id)`` is called per track."""
+    """Scan ``settings.audio_roots`` and materialise every track under them that needs it,
+    then the catalogue and the dataset report.
+
+    Parameters
+    ----------
+    settings : StemlineSettings
+        Storage, model and the audio folders of this run.
+    progress : callable, optional
+        ``progress(done, total, track_id)``, called after each processed track.
+    instance : DagsterInstance, optional
+        Where runs are recorded; by default the one in ``DAGSTER_HOME`` (see
+        :func:`ensure_dagster_home`).
+    log_level : str
+        Level of Dagster's console logger. ``CRITICAL`` (default) prints nothing: failures
+        are in the returned summary and the instance's event log; ``INFO`` prints every step
+        event with full traces (``stemline --verbose run``).
+    notice : callable, optional
+        Called with one line per track that is processed again because an output was missing
+        or unreadable; by default the line is logged as a warning.
+
+    Raises
+    ------
+    StorageError
+        The storage root is not a writable folder, or the inventory is damaged.
+    """
     layout = settings.layout
+    notice = notice or log.warning
+    check_storage(layout.root)
+    check_inventory(layout.inventory)
     defs = build_definitions(settings)
     code_version = stems_code_version(settings.model)
-    result = update_inventory(layout.inventory, [Path(r) for r in settings.audio_roots])
-    tracks = result.present_tracks()["track_id"].to_list()
+    roots = [Path(r) for r in settings.audio_roots]
+    result = update_inventory(layout.inventory, roots, exclude=[layout.root])
+    present = _tracks_under_roots(result.inventory, list(settings.audio_roots))
+    tracks = present["track_id"].to_list()
+    paths = dict(zip(present["track_id"], present["path"], strict=True))
     summary = RunSummary()
     own_instance = instance is None
     if own_instance:
@@ -144,37 +296,57 @@ def run_folder(
     }
     try:
         recover_crashed_runs(instance)
-        existing = set(instance.get_dynamic_partitions(TRACKS))
-        new = [t for t in tracks if t not in existing]
+        keys, new = partition_keys_for(
+            [(t, paths[t]) for t in tracks], instance.get_dynamic_partitions(TRACKS)
+        )
         if new:
             instance.add_dynamic_partitions(TRACKS, new)
-        todo = [t for t in tracks if needs_processing(settings, t, code_version)]
-        summary.skipped = [t for t in tracks if t not in todo]
+        todo: dict[str, tuple[str, ...]] = {}
+        for track_id in tracks:
+            outputs = check_track_outputs(layout, settings.model_name, track_id, code_version)
+            if outputs.state == "complete":
+                summary.skipped.append(track_id)
+                continue
+            todo[track_id] = outputs.rerun
+            if outputs.problems:
+                line = _reprocess_line(paths[track_id], outputs.problems)
+                summary.reprocessed[track_id] = line
+                notice(line)
         job = defs.resolve_job_def("process_tracks")
         # One pool of feature workers for all tracks (one per stem, at most one per core),
         # instead of one started per track.
         workers = min(len(load_config(settings.model).instruments), os.cpu_count() or 1)
         with shared_feature_pool(workers if todo else 0):
-            for i, track_id in enumerate(todo):
+            for i, (track_id, assets) in enumerate(todo.items()):
                 res = job.execute_in_process(
                     run_config=_quiet_run_config(log_level),
-                    partition_key=track_id,
+                    partition_key=keys[track_id],
                     instance=instance,
                     raise_on_error=False,
                     tags=tags,
+                    asset_selection=[dg.AssetKey(a) for a in assets],
                 )
                 if res.success:
                     summary.processed.append(track_id)
                 else:
-                    summary.failed[track_id] = _error_of(settings, track_id)
+                    summary.failed[track_id] = _error_of(settings, track_id, res)
                 if progress is not None:
                     progress(i + 1, len(todo), track_id)
-        defs.resolve_job_def("refresh_catalogue").execute_in_process(
+        refreshed = defs.resolve_job_def("refresh_catalogue").execute_in_process(
             run_config=_quiet_run_config(log_level),
             instance=instance,
-            raise_on_error=True,
+            raise_on_error=False,
             tags=tags,
         )
+        left_out = _left_out_of_catalogue(refreshed)
+        if left_out:
+            more = f" (and {len(left_out) - 1} more)" if len(left_out) > 1 else ""
+            summary.catalogue_error = (
+                f"{left_out[0]}{more}, left out of the catalogue; a run on the folder of its "
+                "track reprocesses it"
+            )
+        elif not refreshed.success:
+            summary.catalogue_error = f"not refreshed: {failure_message(refreshed)}"
     finally:
         if own_instance:
             instance.dispose()

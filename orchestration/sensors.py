@@ -1,12 +1,17 @@
 """The folder sensor: new or changed audio becomes a track partition and a run.
 
-Each tick walks the audio roots (a stat per file), re-hashes only files whose size or mtime
-changed, and hashes at most ``hashes_per_tick`` new files within a 20 s budget, so a tick stays
-far below Dagster's 60 s limit; the remaining files stay ``pending`` in the inventory and are
-taken in by the next ticks (the cursor records the progress). A track id that has no partition
-yet gets one and a run request keyed by track id and stems code version, so the same work is
-never requested twice and an unchanged folder requests nothing. Files that disappeared are
-marked ``removed`` in the inventory; their results stay in the catalogue.
+Each tick walks the audio roots (a stat per file; never the storage root), re-hashes only files
+whose size, mtime or ctime changed, and hashes at most ``hashes_per_tick`` new files within a
+20 s budget, so a tick stays far below Dagster's 60 s limit. The budget bounds time inside a
+file too: a file still being hashed when it runs out keeps its hash state in the inventory and
+the next tick resumes it, so a file too big for one tick is hashed over several (new files
+first, so it holds none of them back). The remaining files stay ``pending`` in the inventory
+and are taken in by the next ticks (the cursor records the progress). FIFOs, sockets, devices
+and links to them are never opened; they are recorded with their kind as the track's error.
+A track id that has no partition yet gets one and a run request keyed by track id and stems
+code version, so the same work is never requested twice and an unchanged folder requests
+nothing. Files that disappeared, and the old content of a file overwritten in place, are marked
+``removed`` in the inventory; their results stay in the catalogue.
 """
 
 import json
@@ -15,7 +20,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.partitions import TRACKS
+from assets.partitions import TRACKS, partition_keys_for
 from assets.settings import StemlineSettings
 from catalogue.inventory import update_inventory
 
@@ -25,31 +30,37 @@ TICK_BUDGET_S = 20.0
 def new_track_requests(
     inventory: pl.DataFrame, existing: set[str], code_version: str
 ) -> tuple[list[str], list[dg.RunRequest]]:
-    """Partition keys to add and runs to request for track ids without a partition."""
+    """Partition keys to add and runs to request for track ids without a partition.
+
+    A new track's key is ``<slug of its first path>-<track id>`` (:mod:`assets.partitions`);
+    a track id that already has a partition (under any key) is not new.
+    """
     tracks = (
         inventory.filter((pl.col("role") == "track") & (pl.col("status") == "present"))
         .sort("path")
         .group_by("track_id", maintain_order=True)
         .first()
     )
-    new = [
-        (tid, path)
-        for tid, path in zip(tracks["track_id"], tracks["path"], strict=True)
-        if tid not in existing
-    ]
+    pairs = list(zip(tracks["track_id"], tracks["path"], strict=True))
+    keys, new_keys = partition_keys_for(pairs, existing)
+    fresh = set(new_keys)
     requests = [
         dg.RunRequest(
-            partition_key=tid,
+            partition_key=keys[tid],
             run_key=f"{tid}@{code_version}",
             tags={"stemline/path": path[-200:]},
         )
-        for tid, path in new
+        for tid, path in pairs
+        if keys[tid] in fresh
     ]
-    return [tid for tid, _ in new], requests
+    return new_keys, requests
 
 
-def make_folder_sensor(job, code_version: str) -> dg.SensorDefinition:
-    """The sensor that watches ``settings.audio_roots`` and feeds ``job``."""
+def make_folder_sensor(
+    job, code_version: str, tick_budget_s: float = TICK_BUDGET_S
+) -> dg.SensorDefinition:
+    """The sensor that watches ``settings.audio_roots`` and feeds ``job``, hashing for at most
+    ``tick_budget_s`` seconds per tick."""
 
     @dg.sensor(
         job=job,
@@ -62,8 +73,9 @@ def make_folder_sensor(job, code_version: str) -> dg.SensorDefinition:
         result = update_inventory(
             settings.layout.inventory,
             [Path(r) for r in settings.audio_roots],
+            exclude=[settings.layout.root],
             max_hashes=settings.hashes_per_tick,
-            time_budget_s=TICK_BUDGET_S,
+            time_budget_s=tick_budget_s,
         )
         existing = set(context.instance.get_dynamic_partitions(TRACKS))
         new_ids, requests = new_track_requests(result.inventory, existing, code_version)

@@ -104,3 +104,193 @@ def test_scanning_one_root_keeps_the_other_roots_entries(tmp_path):
     assert by_path[str(b / "y.wav")]["status"] == "present"  # not scanned, not removed
     (a / "x.wav").unlink()
     assert rows(scan([a], only_a.inventory))[str(a / "x.wav")]["status"] == "removed"
+
+
+# --- Hazards (issue 14): entries that are not files, huge files, odd names, own storage ---
+
+
+def finishes(fn, seconds=120.0):
+    """``fn()``'s result; fails instead of hanging when it blocks (a FIFO) or spins (a
+    device). The limit is a hang guard far above the milliseconds these calls take."""
+    import threading
+
+    out: dict = {}
+
+    def target():
+        try:
+            out["value"] = fn()
+        except BaseException as exc:  # handed to the test below
+            out["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"{fn} still running after {seconds} s: it hangs"
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+def test_fifo_socket_and_device_link_are_recorded_by_kind_and_never_read(tmp_path):
+    import socket
+
+    good = tone(tmp_path / "good.wav")
+    os.mkfifo(tmp_path / "pipe.wav")
+    (tmp_path / "zero.wav").symlink_to("/dev/zero")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(tmp_path / "sock.wav"))
+    try:
+        result = finishes(lambda: scan([tmp_path]))
+    finally:
+        sock.close()
+    by_path = rows(result)
+    assert by_path[str(tmp_path / "pipe.wav")]["problem"] == (
+        "is a FIFO (named pipe), not an audio file"
+    )
+    assert by_path[str(tmp_path / "zero.wav")]["problem"] == (
+        "is a character device, not an audio file"
+    )
+    assert by_path[str(tmp_path / "sock.wav")]["problem"] == "is a socket, not an audio file"
+    assert by_path[str(good)]["sha256"] == file_sha256(good)
+    bad = [r for p, r in by_path.items() if p != str(good)]
+    assert all(r["status"] == "present" and r["track_id"] and not r["sha256"] for r in bad)
+
+
+def test_a_fifo_swapped_in_after_the_stat_is_refused_without_blocking(tmp_path):
+    from catalogue.content_hash import NotRegularFile, hash_file
+
+    os.mkfifo(tmp_path / "late.wav")  # what the scan's open meets if the swap wins the race
+    for read in (lambda: file_sha256(tmp_path / "late.wav"),
+                 lambda: hash_file(tmp_path / "late.wav", deadline=0.0)):  # fmt: skip
+        try:
+            finishes(read)
+        except NotRegularFile as exc:
+            assert str(exc) == "is a FIFO (named pipe), not an audio file"
+        else:
+            raise AssertionError("a FIFO was read")
+
+
+def sparse(path, size):
+    import pytest
+
+    try:
+        with open(path, "wb") as fh:
+            fh.truncate(size)
+    except OSError as exc:
+        pytest.skip(f"no sparse file of {size} bytes here: {exc}")
+    return path
+
+
+def test_the_time_budget_stops_inside_a_huge_file_and_later_scans_resume_it(tmp_path):
+    import hashlib
+
+    from catalogue.content_hash import CHUNK_BYTES
+
+    huge = sparse(tmp_path / "huge.wav", 1 << 40)  # 1 TiB of zeros: hours to hash
+    first = finishes(lambda: scan([tmp_path], time_budget_s=0.0))
+    row = rows(first)[str(huge)]
+    assert row["status"] == "pending" and row["track_id"] is None
+    assert row["hashed_bytes"] == CHUNK_BYTES  # one chunk: the progress every scan makes
+    second = finishes(lambda: scan([tmp_path], first.inventory, time_budget_s=0.0))
+    assert rows(second)[str(huge)]["hashed_bytes"] == 2 * CHUNK_BYTES  # resumed, not restarted
+
+    # A file that spans several scans ends with the same hash as one read in one go.
+    huge.unlink()
+    data = np.random.default_rng(0).bytes(3 * CHUNK_BYTES + 1234)
+    (tmp_path / "big.wav").write_bytes(data)
+    result, scans = scan([tmp_path], time_budget_s=0.0), 1
+    while result.pending:
+        result, scans = scan([tmp_path], result.inventory, time_budget_s=0.0), scans + 1
+    row = rows(result)[str(tmp_path / "big.wav")]
+    assert scans == 4 and row["sha256"] == hashlib.sha256(data).hexdigest()
+    assert row["status"] == "present" and row["hash_state"] is None
+
+
+def test_a_huge_file_does_not_hold_back_new_files(tmp_path):
+    sparse(tmp_path / "a_huge.wav", 1 << 40)
+    first = finishes(lambda: scan([tmp_path], time_budget_s=0.0))
+    assert rows(first)[str(tmp_path / "a_huge.wav")]["hashed_bytes"]
+    small = tone(tmp_path / "b_small.wav")
+    second = finishes(lambda: scan([tmp_path], first.inventory, time_budget_s=0.0))
+    assert rows(second)[str(small)]["status"] == "present"  # new files go before resumes
+
+
+def test_a_name_that_is_not_utf8_is_stored_losslessly_and_shown_escaped(tmp_path):
+    from catalogue.inventory import real_path
+
+    raw = os.fsencode(tmp_path) + b"/Caf\xe9.wav"
+    tone(tmp_path / "tmp.wav")
+    os.rename(tmp_path / "tmp.wav", raw)
+    tone(tmp_path / "plain.wav", freq=330)
+    result = scan([tmp_path])
+    row = rows(result)[str(tmp_path) + "/Caf\\xe9.wav"]
+    assert row["path_bytes"] == raw and row["status"] == "present"
+    assert row["sha256"] == file_sha256(raw)
+    assert os.fsencode(real_path(result.inventory, row["path"])) == raw
+    assert real_path(result.inventory, str(tmp_path / "plain.wav")) == str(tmp_path / "plain.wav")
+    # Kept across scans without re-hashing, keyed by its exact bytes.
+    again = scan([tmp_path], result.inventory, max_hashes=0)
+    assert again.pending == 0 and again.inventory.height == 2
+
+
+def test_storage_folders_are_never_scanned(tmp_path):
+    music = tmp_path / "music"
+    song = tone(music / "song.wav")
+    storage = music / "data"  # `cd music; stemline run .` with the default ./data
+    tone(storage / "stems" / "2stems" / "0123456789abcdef" / "vocals.wav")
+    other = music / "old-store"  # another stemline storage, recognised by its files
+    tone(other / "stems" / "x" / "vocals.flac")
+    (other / "catalogue.duckdb").write_bytes(b"")
+    result = scan([music], exclude=[storage])
+    assert list(rows(result)) == [str(song)]
+    assert result.excluded == [str(storage), str(other)]
+    # Storage used as the audio root itself: its own output folders are left out.
+    (storage / "inventory").mkdir()
+    (storage / "inventory" / "files.parquet").write_bytes(b"")
+    tone(storage / "mine.wav", freq=330)
+    assert list(rows(scan([storage], exclude=[storage]))) == [str(storage / "mine.wav")]
+
+
+def test_an_overwritten_file_keeps_its_old_track_marked_removed(tmp_path):
+    song = tone(tmp_path / "song.wav")
+    first = scan([tmp_path])
+    old_id = rows(first)[str(song)]["track_id"]
+    tone(song, freq=550)  # overwritten in place
+    second = scan([tmp_path], first.inventory)
+    by_status = {r["status"]: r for r in second.inventory.iter_rows(named=True)}
+    assert set(by_status) == {"present", "removed"}
+    assert by_status["removed"]["track_id"] == old_id
+    assert by_status["present"]["track_id"] == file_sha256(song)[:16] != old_id
+    assert second.present_tracks()["track_id"].to_list() == [by_status["present"]["track_id"]]
+    # Stable over further scans, and restoring the old content makes it present again.
+    third = scan([tmp_path], second.inventory)
+    assert third.inventory.drop("last_seen").equals(second.inventory.drop("last_seen"))
+    tone(song)
+    fourth = scan([tmp_path], third.inventory)
+    assert fourth.present_tracks()["track_id"].to_list() == [old_id]
+    assert sorted(fourth.inventory["status"]) == ["present", "removed"]
+
+
+def test_a_swap_keeping_size_and_mtime_is_still_rehashed(tmp_path):
+    song = tone(tmp_path / "song.wav")
+    first = scan([tmp_path])
+    st = song.stat()
+    other = tone(tmp_path / "other" / "new.wav", freq=550)  # same size, other samples
+    os.replace(other, song)
+    os.utime(song, ns=(st.st_atime_ns, st.st_mtime_ns))  # as `cp -p` or a hostile swap
+    assert (song.stat().st_size, song.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    second = scan([tmp_path], first.inventory)
+    assert rows(second)[str(song)]["sha256"] == file_sha256(song)
+
+
+def test_an_inventory_written_before_the_new_columns_still_reads(tmp_path):
+    from catalogue.inventory import INVENTORY_SCHEMA, read_inventory
+
+    song = tone(tmp_path / "audio" / "song.wav")
+    current = scan([tmp_path / "audio"]).inventory
+    old = current.drop("path_bytes", "ctime_ns", "hashed_bytes", "hash_state")
+    old.write_parquet(tmp_path / "files.parquet")
+    read = read_inventory(tmp_path / "files.parquet")
+    assert read.schema == pl.Schema(INVENTORY_SCHEMA)
+    again = scan([tmp_path / "audio"], read, max_hashes=0)  # old hashes are kept
+    assert rows(again)[str(song)]["sha256"] == file_sha256(song) and again.pending == 0

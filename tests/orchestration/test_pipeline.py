@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from assets.partitions import track_id_of
 from catalogue.query import run_query
 from demodata import write_demo_songs
 from orchestration.definitions import build_definitions
@@ -125,6 +126,7 @@ def test_changing_the_model_marks_stems_stale(songs, make_settings, instance, tm
     settings = make_settings(audio)
     run_folder(settings, instance=instance)
     key = instance.get_dynamic_partitions("tracks")[0]
+    assert key == f"demo-00-{track_id_of(key)}"  # readable: the MUSDB folder's name, then the id
     same = resolver(settings)
     assert same.get_status(dg.AssetKey("stems"), key) == StaleStatus.FRESH
     other = make_settings(audio, model="spleeter:2stems-16kHz")
@@ -153,7 +155,7 @@ def test_sum_check_decodes_stems_written_before_the_residual_was_recorded(
     shutil.copytree(songs / "demo_00", audio / "demo_00")
     settings = make_settings(audio)
     run_folder(settings, instance=instance)
-    track_id = instance.get_dynamic_partitions("tracks")[0]
+    track_id = track_id_of(instance.get_dynamic_partitions("tracks")[0])
     recorded, band, how = sum_residual(settings, track_id)
     assert how == "while writing the stems" and band == pytest.approx(0.98 * 11025)
     table = settings.layout.stems_table(settings.model_name, track_id)
