@@ -28,7 +28,7 @@ from .file_separation import SeparationResult, separate_to_file
 from .in_memory import separate_waveform
 from .model import SeparationModel
 from .multitrack import run_concurrently
-from .output import DEFAULT_FILENAME_FORMAT
+from .output import DEFAULT_FILENAME_FORMAT, plan_stem_paths
 from .provider import ModelFiles, ModelProvider
 from .stream import BlockSource, Progress, iter_model_rate
 
@@ -273,7 +273,19 @@ class Separator:
         :class:`SeparationResult` or the exception that file raised: one bad file never stops
         the others. ``options`` are :meth:`separate_to_file`'s keyword arguments;
         ``progress_for(path)`` gives a file's progress callback.
+
+        Raises
+        ------
+        OutputError
+            Before anything is written, when two inputs would write the same stem file or one
+            file is given twice (:func:`separation.output.plan_stem_paths`): one input's stems
+            must never silently replace another's.
         """
+        paths = [Path(p) for p in audio_descriptors]
+        plan_stem_paths(
+            paths, Path(destination), self.instruments,
+            options.get("filename_format", DEFAULT_FILENAME_FORMAT), options.get("codec", "wav"),
+        )  # fmt: skip
 
         def one(path: Path, membership: Membership) -> SeparationResult:
             progress = progress_for(path) if progress_for is not None else None
@@ -282,7 +294,7 @@ class Separator:
                 progress=progress, membership=membership, **options,
             )  # fmt: skip
 
-        yield from self._concurrently([Path(p) for p in audio_descriptors], one)
+        yield from self._concurrently(paths, one)
 
     def _concurrently(self, keys: Sequence, work: Callable) -> Iterator[tuple]:
         """Run ``work(key, membership)`` for every key, ``batch_tracks`` tracks at a time,

@@ -179,3 +179,19 @@ def test_unet_gives_the_same_masks_on_the_jax_backend(tmp_path, separator_2stems
     assert scale > 0.1
     # Same weights, same graph, another backend's kernels: float32 rounding only.
     assert np.abs(got - expected).max() <= 1e-4 * scale
+
+
+def test_separate_files_refuses_inputs_that_would_share_stems_before_writing(tmp_path):
+    """Two ``song.wav`` in different folders map to one ``out/song/`` with the default format:
+    the library refuses the batch before the model loads or anything is written."""
+    from separation import OutputError, Separator
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        sf.write(tmp_path / folder / "song.wav", np.zeros((800, 2), np.float32), 8000)
+    separator = Separator("spleeter:2stems", batch_tracks=2)
+    inputs = [tmp_path / "a" / "song.wav", tmp_path / "b" / "song.wav"]
+    with pytest.raises(OutputError, match="would both write"):
+        list(separator.separate_files(inputs, tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+    assert separator._core._keras is None  # refused before the model was even loaded
