@@ -3,8 +3,7 @@
 import dagster as dg
 
 from catalogue.query import write_catalogue_file
-
-from .settings import StemlineSettings
+from resources.settings import StemlineSettings
 
 PARTITIONED = ["track_audio", "stems", "stem_features", "separation_eval", "transcription_prep"]
 

@@ -6,8 +6,7 @@ from catalogue.query import run_query
 from reporting import metrics_table_markdown
 from reporting.example_plots import example_plots_markdown
 from reporting.example_track import rounded
-
-from .settings import StemlineSettings
+from resources.settings import StemlineSettings
 
 
 @dg.asset(deps=["catalogue"], group_name="catalogue", kinds={"duckdb"}, code_version="2")

@@ -2,7 +2,7 @@
 
 Reference stems come from MUSDB18-style folders (files beside ``mixture.<ext>``); for a
 two-stem model the accompaniment reference is the sum of every non-vocal reference. Annotation
-files in the demo layout (``annotations/`` beside the mixture, see :mod:`demodata.annotations`)
+files in the demo layout (``annotations/`` beside the mixture, see :mod:`evaluation.annotations`)
 give note, f0 and drum-onset truth: vocal melody against the vocals stem's f0, vocal and bass
 notes against the notes of the stem that carries them, drum onsets against the onsets of the
 drums stem (or the accompaniment for two stems). Tracks without either are recorded as having
@@ -20,8 +20,9 @@ import soundfile as sf
 from catalogue.integrity import read_checked
 from catalogue.layout import StorageLayout, write_parquet
 from catalogue.schema import EVALUATION_SCHEMA
-from demodata.annotations import load_annotations
 from evaluation import global_sdr, melody_scores, note_scores, onset_scores
+from evaluation.annotations import has_annotations, load_annotations
+from resources.settings import StemlineSettings
 
 from .partitions import tracks_partitions
 from .records import (
@@ -32,7 +33,6 @@ from .records import (
     stem_rows,
     track_record,
 )
-from .settings import StemlineSettings
 
 MELODY_METRICS = (
     "raw_pitch_accuracy",
@@ -77,7 +77,7 @@ def annotation_records(
 ) -> list[dict]:
     """Feature metrics against the demo annotations beside ``mixture`` (if any)."""
     folder = Path(mixture).parent
-    if not (folder / "annotations").is_dir():
+    if not has_annotations(folder):
         return []
     truth = load_annotations(folder)
     records: list[dict] = []

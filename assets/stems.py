@@ -5,6 +5,7 @@ separation, and if it changed meanwhile the stems just written are removed and t
 with ``<path>: changed while being processed (...)`` (the next scan takes the new content in).
 """
 
+import hashlib
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,9 +16,10 @@ import polars as pl
 from catalogue.inventory import InputChanged, check_unchanged, printable, regular_file_problem
 from catalogue.layout import StorageLayout, write_parquet
 from catalogue.schema import STEM_SCHEMA
+from resources.separation_engine import SeparationEngine
+from resources.settings import StemlineSettings
 from separation.audio import AudioError
 
-from .engine import SeparationEngine, stems_code_version
 from .partitions import tracks_partitions
 from .records import (
     TRANSIENT_RETRIES,
@@ -27,7 +29,6 @@ from .records import (
     record_run,
     track_record,
 )
-from .settings import StemlineSettings
 
 
 def fail_if_changed(
@@ -51,9 +52,19 @@ def fail_if_changed(
         raise permanent_failure(str(exc)) from exc
 
 
-def make_stems_asset(model: str, mwf: bool = False, overlap: bool = False) -> dg.AssetsDefinition:
-    """The stems asset for one model; its code version names model and checkpoint."""
-    code_version = stems_code_version(model, mwf, overlap)
+def stems_data_version(track_sha256: str, checkpoint_sha256: str, code_version: str) -> str:
+    """The stems' data version: what they were computed from (the track's content, the
+    checkpoint actually loaded, the code version), so that new weights under the same model
+    name make everything computed from the stems stale."""
+    text = f"{track_sha256}\n{checkpoint_sha256}\n{code_version}"
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def make_stems_asset(engine_config: SeparationEngine) -> dg.AssetsDefinition:
+    """The stems asset for the engine configured as ``engine_config``; its code version
+    (:meth:`~resources.separation_engine.SeparationEngine.code_version`) names the model, the
+    checkpoint it is expected to load and the options, and reads nothing from disk."""
+    code_version = engine_config.code_version()
 
     @dg.asset(
         name="stems",
@@ -120,15 +131,19 @@ def make_stems_asset(model: str, mwf: bool = False, overlap: bool = False) -> dg
         record_run(context, layout, "stems")
         speed = result.duration_s / result.seconds if result.seconds else float("nan")
         context.log.info(f"separated {track['path']} in {result.seconds:.1f} s ({speed:.1f}x)")
+        checkpoint = separator.model_files.checkpoint_sha256
         return dg.MaterializeResult(
+            data_version=dg.DataVersion(
+                stems_data_version(track["sha256"], checkpoint, code_version)
+            ),
             metadata={
                 "model": settings.model,
-                "checkpoint_sha256": separator.model_files.checkpoint_sha256,
+                "checkpoint_sha256": checkpoint,
                 "stems": dg.MetadataValue.json({s: os.fspath(p) for s, p in result.stems.items()}),
                 "seconds": result.seconds,
                 "x_realtime": speed,
                 "clipped_samples": sum(result.clipped_samples.values()),
-            }
+            },
         )
 
     return stems

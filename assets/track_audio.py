@@ -23,11 +23,11 @@ from catalogue.inventory import (
 )
 from catalogue.layout import StorageLayout, write_parquet
 from catalogue.schema import TRACK_SCHEMA
+from resources.settings import StemlineSettings
 from separation.audio import AudioError, probe, read_blocks
 
 from .partitions import tracks_partitions
 from .records import TRANSIENT_RETRIES, partition_track_id, permanent_failure, record_run
-from .settings import StemlineSettings
 
 MAX_SAMPLE_RATE = 384_000
 MAX_CHANNELS = 32

@@ -12,11 +12,11 @@ import soundfile as sf
 
 from catalogue.integrity import read_checked
 from features import FeatureSettings
+from resources.settings import StemlineSettings
 from transcription import write_manifest, write_transcription_bundle
 
 from .partitions import tracks_partitions
 from .records import partition_track_id, record_run, stem_rows
-from .settings import StemlineSettings
 
 
 @dg.asset(

@@ -39,8 +39,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def four_stems_config(tmp: Path) -> Path:
     """A 4stems configuration whose ``model_dir`` is a test-written full-size checkpoint."""
+    from demodata.checkpoints import spleeter_variables, write_checkpoint
     from separation.configs import load_config
-    from tests.separation.checkpoints import spleeter_variables, write_checkpoint
 
     cfg = load_config("spleeter:4stems")
     write_checkpoint(tmp / "4stems", spleeter_variables(cfg, seed=0))

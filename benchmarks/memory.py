@@ -57,7 +57,7 @@ def write_track(path: Path, seconds: float) -> None:
     import soundfile as sf
 
     sys.path.insert(0, str(REPO))
-    from tests.separation.signals import synthetic_mix
+    from demodata.signals import synthetic_mix
 
     minute = synthetic_mix(60.0, seed=0)
     left = int(seconds * 44100)

@@ -143,16 +143,15 @@ def measure(
     compute and step timings of the same run from the instance's event log. Without
     ``shared_pool`` every ``stem_features`` step starts its own worker pool (as before
     ``run_folder`` shared one)."""
-    import contextlib
 
     import dagster as dg
 
-    from assets.settings import StemlineSettings
     from orchestration import pipeline
     from orchestration.pipeline import run_folder
+    from resources.settings import StemlineSettings
 
     if not shared_pool:
-        pipeline.shared_feature_pool = lambda workers: contextlib.nullcontext()
+        pipeline.SHARED_RESOURCES = {"engine": "stems"}  # Dagster sets the pool up per run
 
     home = storage / ".dagster"
     os.environ["DAGSTER_HOME"] = str(home)  # run_folder creates its instance here

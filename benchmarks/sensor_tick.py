@@ -67,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import dagster as dg
 
-    from assets.settings import StemlineSettings
     from orchestration.definitions import build_definitions
+    from resources.settings import StemlineSettings
 
     work = Path(tempfile.mkdtemp(prefix="stemline-sensor-"))
     try:

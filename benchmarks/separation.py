@@ -81,7 +81,7 @@ def synthetic_track(seconds: float, seed: int = 0):
     import numpy as np
 
     sys.path.insert(0, str(REPO))
-    from tests.separation.signals import synthetic_mix
+    from demodata.signals import synthetic_mix
 
     block = synthetic_mix(min(seconds, 60.0), seed=seed)
     reps = int(np.ceil(seconds / 60.0))

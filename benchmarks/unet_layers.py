@@ -187,8 +187,8 @@ def print_track(cfg, seconds: float, reps: int) -> None:
 
     import numpy as np
 
+    from demodata.signals import synthetic_mix
     from separation import Separator, unet
-    from tests.separation.signals import synthetic_mix
 
     block = synthetic_mix(min(seconds, 60.0), seed=0)
     wave = np.tile(block, (int(np.ceil(seconds / 60.0)), 1))[: int(seconds * 44100)]
@@ -232,10 +232,10 @@ def main() -> int:
     sys.path.insert(0, str(REPO))
     import numpy as np
 
+    from demodata.checkpoints import randomize_weights
     from separation.configs import load_config
     from separation.fast_layers import onednn_enabled
     from separation.unet import build_unet, fast_deconvs
-    from tests.separation.checkpoints import randomize_weights
 
     cfg = load_config(args.config)
     models = {"ref": build_unet(cfg, fast=False), "fast": build_unet(cfg, fast=True)}

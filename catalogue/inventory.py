@@ -53,7 +53,8 @@ from pathlib import Path
 
 import polars as pl
 
-from .atomic import exclusive_lock
+from atomicfile import exclusive_lock
+
 from .content_hash import NotRegularFile, file_sha256, hash_file, not_regular
 from .layout import write_parquet
 
@@ -317,12 +318,10 @@ def scan(
     """
     now = now or datetime.now(UTC)
     roots = [Path(r) for r in roots]
-    previous = _with_all_columns(previous if previous is not None else empty_inventory())
+    previous = previous if previous is not None else empty_inventory()
     current: dict[bytes, dict] = {}
     history: list[dict] = []
     for row in previous.iter_rows(named=True):
-        if row["path_bytes"] is None:  # an inventory from before path_bytes existed
-            row["path_bytes"] = os.fsencode(row["path"])
         if row["status"] == "removed":
             history.append(row)
         else:
@@ -393,12 +392,12 @@ def scan(
 
 
 def _same_version(old: dict, e: Entry) -> bool:
-    """Whether an entry is the version of the file ``old`` describes (a ctime not recorded
-    yet, by an older inventory, is not compared)."""
+    """Whether an entry is the version of the file ``old`` describes (same size, mtime and
+    ctime)."""
     return (
         old["size_bytes"] == e.size_bytes
         and old["mtime_ns"] == e.mtime_ns
-        and (old["ctime_ns"] is None or old["ctime_ns"] == e.ctime_ns)
+        and old["ctime_ns"] == e.ctime_ns
     )
 
 
@@ -461,18 +460,9 @@ def _distinct_history(history: list[dict], rows: list[dict], seen: set[bytes]) -
     return out
 
 
-def _with_all_columns(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with every inventory column (older inventories lack the newer ones)."""
-    missing = [pl.lit(None, dtype).alias(c) for c, dtype in INVENTORY_SCHEMA.items()
-               if c not in frame.columns]  # fmt: skip
-    return frame.with_columns(missing).select(
-        [pl.col(c).cast(dtype) for c, dtype in INVENTORY_SCHEMA.items()]
-    )
-
-
 def read_inventory(path: Path) -> pl.DataFrame:
-    """The stored inventory (with every current column), or an empty one."""
-    return _with_all_columns(pl.read_parquet(path)) if path.is_file() else empty_inventory()
+    """The stored inventory, or an empty one."""
+    return pl.read_parquet(path) if path.is_file() else empty_inventory()
 
 
 def update_inventory(

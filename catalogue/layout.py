@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import glob
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from .atomic import atomic_path
+from atomicfile import atomic_path
 
 FEATURE_KINDS = ("pitch", "onsets", "chroma", "notes", "summary")
 _TRACK_ID = re.compile(r"^[0-9a-f]{8,64}$")
@@ -64,13 +63,6 @@ def write_parquet(frame: pl.DataFrame, dest: Path) -> Path:
     """Write ``frame`` to ``dest`` atomically (readers see the old file or the new one)."""
     with atomic_path(dest) as tmp:
         frame.write_parquet(tmp)
-    return dest
-
-
-def write_with(dest: Path, writer: Callable[[Path], None]) -> Path:
-    """Run ``writer(tmp)`` and move the result onto ``dest`` atomically."""
-    with atomic_path(dest) as tmp:
-        writer(tmp)
     return dest
 
 

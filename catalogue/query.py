@@ -43,8 +43,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from .atomic import process_alive
-from .layout import StorageLayout, atomic_path
+from atomicfile import atomic_path, process_alive
+
+from .layout import StorageLayout
 from .schema import DERIVED_VIEWS, STORED_TABLES
 from .views import GATE, UnreadableFile, define_views, one_line, sql_string, tables_read
 
@@ -290,7 +291,7 @@ def open_catalogue(
         # defined, and each query would otherwise read those thousands of footers again.
         con.execute("SET parquet_metadata_cache = true")
         counts, unreadable = define_views(
-            con, layout, snapshot=True, gate_unreadable=not skip_unreadable, only=tables
+            con, layout, gate_unreadable=not skip_unreadable, only=tables
         )
         # The views' globs name the root escaped (store[[]v1] for store[v1]) and DuckDB checks
         # the pattern as written, so the escaped spelling is allowed too; it matches nothing

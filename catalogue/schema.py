@@ -25,8 +25,8 @@ stems            stem_files joined with the stem summaries (active_ratio, integr
 pitch_frames     per 10 ms frame (100 frames/s, times at frame centres): f0_hz, voiced (0/1),
                  confidence, rms_dbfs
 onsets           time_s, strength
-chroma_frames    per frame: chroma FLOAT[12], element [1] = C ... [12] = B (rotated from
-                 essentia's A-first HPCP), each frame normalised to a maximum of 1
+chroma_frames    per frame: chroma FLOAT[12], element [1] = C ... [12] = B (as stored by
+                 ``features.chroma``), each frame normalised to a maximum of 1
 notes            onset_s, offset_s, midi_pitch, f0_mean_hz, rms_dbfs, velocity (1..127)
 stem_summaries   per stem: is_silent, loudness, active/voiced ratio, pitch range, onset rate, key
 evaluation       long format: track_id, model, stem, metric, value, reference
@@ -178,8 +178,8 @@ STORED_TABLES = (
         "chroma_frames",
         "features/chroma/*/*/*.parquet",
         _feature(CHROMA_SCHEMA),
-        # essentia's HPCP starts at A; rotate so index 0 (DuckDB element [1]) is C.
-        select="* REPLACE (CAST(list_concat(chroma[4:12], chroma[1:3]) AS FLOAT[12]) AS chroma)",
+        # Parquet gives FLOAT[12] back as FLOAT[]; restore the fixed size.
+        select="* REPLACE (CAST(chroma AS FLOAT[12]) AS chroma)",
     ),
     StoredTable("notes", "features/notes/*/*/*.parquet", _feature(NOTE_SCHEMA)),
     StoredTable("stem_summaries", "features/summary/*/*/*.parquet", _feature(SUMMARY_SCHEMA)),

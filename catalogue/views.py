@@ -65,21 +65,6 @@ def _problem(message: str, path: str) -> str:
     return re.sub(r"\s+", " ", text).strip(" :") or "unreadable"
 
 
-def _missing_columns(con: duckdb.DuckDBPyConnection, source: str) -> str:
-    """Typed NULL columns for what the schema has and every file under ``source`` lacks.
-
-    Files written by an older stemline lack columns added since; the view still has them
-    (null until those tracks are re-materialised), so queries written for today's schema run.
-    """
-    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-    wanted = con.execute("DESCRIBE SELECT * FROM _empty_table").fetchall()
-    return "".join(
-        f", CAST(NULL AS {sql_type}) AS {name}"
-        for name, sql_type, *_ in wanted
-        if name not in present
-    )
-
-
 def _no_rows(con: duckdb.DuckDBPyConnection) -> str:
     """A row-less relation with the columns and types of ``_empty_table``."""
     wanted = con.execute("DESCRIBE SELECT * FROM _empty_table").fetchall()
@@ -87,27 +72,13 @@ def _no_rows(con: duckdb.DuckDBPyConnection) -> str:
     return f"(SELECT {columns} WHERE false)"
 
 
-def _one_schema(con: duckdb.DuckDBPyConnection, paths: str) -> bool:
-    """Whether every Parquet file of ``paths`` has the same columns and types."""
-    signatures = con.execute(
-        "SELECT count(DISTINCT signature) FROM ("
-        "  SELECT file_name, string_agg(name || ':' || coalesce(type, '') || ':' ||"
-        "    coalesce(logical_type::VARCHAR, ''), ',' ORDER BY name) AS signature"
-        f"  FROM parquet_schema({paths}) GROUP BY file_name)"
-    ).fetchall()
-    return signatures == [(1,)]
-
-
-def _select(con: duckdb.DuckDBPyConnection, table: StoredTable, paths: str, snapshot: bool) -> str:
+def _select(con: duckdb.DuckDBPyConnection, table: StoredTable, paths: str) -> str:
     """The view's ``SELECT`` over the Parquet files ``paths`` (a SQL string or list).
 
     Reading every file's schema here is also what finds an unreadable file (a truncated file
     has no footer): the caller then checks the files one by one."""
-    by_name = "" if snapshot and _one_schema(con, paths) else ", union_by_name = true"
-    source = f"read_parquet({paths}{by_name})"
-    if not snapshot:
-        con.execute(f"SELECT count(*) FROM parquet_schema({paths})").fetchall()
-    return f"SELECT {table.select}{_missing_columns(con, source)} FROM {source}"
+    con.execute(f"SELECT count(*) FROM parquet_schema({paths})").fetchall()
+    return f"SELECT {table.select} FROM read_parquet({paths})"
 
 
 def _check_each(
@@ -129,20 +100,16 @@ def _check_each(
 def define_views(
     con: duckdb.DuckDBPyConnection,
     layout: StorageLayout,
-    snapshot: bool = False,
     gate_unreadable: bool = False,
     only: Collection[str] | None = None,
 ) -> tuple[dict[str, int], dict[str, list[UnreadableFile]]]:
     """Create every view; returns the Parquet files behind each stored table, and the
     unreadable ones.
 
-    The views read their files by column name (``union_by_name``), so files written by older
-    versions with fewer columns still read. With ``snapshot`` (a short-lived connection over
-    files as they are now) a table whose files all share one schema is read without it, which
-    halves the time of queries over thousands of small files. A table with unreadable files
-    reads its readable files by name; with ``gate_unreadable`` its view raises (naming the
-    table) when a query reads it. With ``only``, just those stored tables (and the derived
-    views over them) are defined."""
+    Every file of a table has the table's schema (:mod:`catalogue.schema`), so the files are
+    read as one relation. A table with unreadable files reads its readable files by name; with
+    ``gate_unreadable`` its view raises (naming the table) when a query reads it. With
+    ``only``, just those stored tables (and the derived views over them) are defined."""
     counts: dict[str, int] = {}
     unreadable: dict[str, list[UnreadableFile]] = {}
     for table in STORED_TABLES:
@@ -153,13 +120,13 @@ def define_views(
         counts[table.name] = len(files)
         con.register("_empty_table", pl.DataFrame(schema=table.schema).to_arrow())
         try:
-            body = _select(con, table, sql_string(pattern), snapshot) if files else None
+            body = _select(con, table, sql_string(pattern)) if files else None
         except duckdb.Error:
             readable, bad = _check_each(con, table.name, files)
             if bad:
                 unreadable[table.name] = bad
             names = "[" + ", ".join(sql_string(glob.escape(f)) for f in readable) + "]"
-            body = _select(con, table, names, snapshot) if readable else None
+            body = _select(con, table, names) if readable else None
         if body is None:
             body = f"SELECT {table.select} FROM {_no_rows(con)}"
         if gate_unreadable and table.name in unreadable:

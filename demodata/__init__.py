@@ -4,10 +4,9 @@
 vibrato and formants, plucked bass, piano-like chords, drums) with numpy alone and writes
 ``<song>/mixture.wav, vocals.wav, drums.wav, bass.wav, other.wav`` plus
 ``<song>/annotations/`` (notes per part, f0 per 10 ms frame for vocals and bass, drum
-onsets; format in :mod:`demodata.annotations`). Stems sum exactly to the mixture.
+onsets; format and reader in :mod:`evaluation.annotations`). Stems sum exactly to the mixture.
 """
 
-from demodata.annotations import SongAnnotations, load_annotations
 from demodata.songs import (
     SAMPLE_RATE,
     STEM_NAMES,
@@ -21,8 +20,6 @@ __all__ = [
     "SAMPLE_RATE",
     "STEM_NAMES",
     "RenderedSong",
-    "SongAnnotations",
-    "load_annotations",
     "load_stems",
     "render_song",
     "write_demo_songs",

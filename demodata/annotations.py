@@ -1,80 +1,35 @@
-"""Ground-truth annotation files of a demo song: writing and loading.
+"""Ground-truth annotation files of a demo song: building and writing them.
 
-Layout (all under ``<song>/annotations/``; CSV with a header row, comma separated)::
-
-    song.json            metadata: title, seed, sample_rate, duration_s, tempo_bpm,
-                         key ("A minor", mir_eval.key format), has_vocals, parts,
-                         f0_hop_s, format_version
-    notes_vocals.csv     onset_s, offset_s, midi_pitch, velocity   (header only when the
-                         song is instrumental)
-    notes_bass.csv       same columns
-    notes_other.csv      same columns (the chord tones, several notes at a time)
-    f0_vocals.csv        time_s, f0_hz     one row per 10 ms frame from 0 s; f0_hz = 0 is
-                         unvoiced (mir_eval.melody convention)
-    f0_bass.csv          same columns
-    onsets_drums.csv     time_s, instrument   (kick, snare, hihat; simultaneous hits of
-                         different instruments are separate rows)
-
-Units are in the column names: seconds (``_s``), Hz (``_hz``), MIDI note numbers
-(``midi_pitch``); ``velocity`` is a linear amplitude factor in (0, 1]. The f0 value of a
-frame is the synthesised instantaneous f0 at the frame time, so it includes vibrato.
+The files and their columns are the annotation format that :mod:`evaluation.annotations`
+documents and reads (``<song>/annotations/``: ``song.json``, ``notes_<part>.csv``,
+``f0_<part>.csv``, ``onsets_drums.csv``). Here the notes of every part come from the score, the
+f0 of the vocal and bass lines is sampled every 10 ms from the synthesised instantaneous f0
+(so it includes vibrato), and the drum onsets are the score's hits.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from demodata.score import DrumHit, Note
+from evaluation.annotations import (
+    DRUM_ONSETS_FILE,
+    DRUM_SCHEMA,
+    F0_SCHEMA,
+    FORMAT_VERSION,
+    METADATA_FILE,
+    NOTE_SCHEMA,
+    annotations_folder,
+    f0_file,
+    notes_file,
+)
 
-FORMAT_VERSION = 1
+#: Spacing of the f0 annotation frames, seconds.
 F0_HOP_S = 0.01
-NOTE_PARTS = ("vocals", "bass", "other")
-F0_PARTS = ("vocals", "bass")
-
-NOTE_SCHEMA = {
-    "onset_s": pl.Float64,
-    "offset_s": pl.Float64,
-    "midi_pitch": pl.Int64,
-    "velocity": pl.Float64,
-}
-F0_SCHEMA = {"time_s": pl.Float64, "f0_hz": pl.Float64}
-DRUM_SCHEMA = {"time_s": pl.Float64, "instrument": pl.String}
-
-
-@dataclass
-class SongAnnotations:
-    """Ground truth of one demo song, as loaded by :func:`load_annotations`.
-
-    Attributes
-    ----------
-    metadata : dict
-        Contents of ``song.json``.
-    notes : dict[str, polars.DataFrame]
-        Per part (``vocals``, ``bass``, ``other``): ``onset_s, offset_s, midi_pitch,
-        velocity``, sorted by onset.
-    f0 : dict[str, polars.DataFrame]
-        Per part (``vocals``, ``bass``): ``time_s, f0_hz`` on a 10 ms grid, 0 = unvoiced.
-    drum_onsets : polars.DataFrame
-        ``time_s, instrument``, sorted by time.
-    """
-
-    metadata: dict
-    notes: dict[str, pl.DataFrame]
-    f0: dict[str, pl.DataFrame]
-    drum_onsets: pl.DataFrame
-
-    def onset_times(self, part: str) -> np.ndarray:
-        """Unique sorted onset times in seconds of a part (``drums`` or a note part)."""
-        if part == "drums":
-            times = self.drum_onsets["time_s"].to_numpy()
-        else:
-            times = self.notes[part]["onset_s"].to_numpy()
-        return np.unique(np.round(times, 6))
 
 
 def notes_frame(notes: list[Note]) -> pl.DataFrame:
@@ -114,34 +69,14 @@ def write_annotations(
     f0: dict[str, pl.DataFrame],
     drum_onsets: pl.DataFrame,
 ) -> Path:
-    """Write ``<song_dir>/annotations/``; returns that folder."""
-    folder = Path(song_dir) / "annotations"
+    """Write ``<song_dir>/annotations/`` (:mod:`evaluation.annotations`); returns that folder."""
+    folder = annotations_folder(song_dir)
     folder.mkdir(parents=True, exist_ok=True)
     meta = {**metadata, "f0_hop_s": F0_HOP_S, "format_version": FORMAT_VERSION}
-    (folder / "song.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    (folder / METADATA_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     for part, frame in notes.items():
-        frame.write_csv(folder / f"notes_{part}.csv", float_precision=6)
+        frame.write_csv(folder / notes_file(part), float_precision=6)
     for part, frame in f0.items():
-        frame.write_csv(folder / f"f0_{part}.csv", float_precision=4)
-    drum_onsets.write_csv(folder / "onsets_drums.csv", float_precision=6)
+        frame.write_csv(folder / f0_file(part), float_precision=4)
+    drum_onsets.write_csv(folder / DRUM_ONSETS_FILE, float_precision=6)
     return folder
-
-
-def load_annotations(song_dir: Path) -> SongAnnotations:
-    """Load the ground truth written by :func:`demodata.write_demo_songs`.
-
-    Parameters
-    ----------
-    song_dir : pathlib.Path
-        A song folder (the one holding ``mixture.wav`` and ``annotations/``).
-
-    Returns
-    -------
-    SongAnnotations
-    """
-    folder = Path(song_dir) / "annotations"
-    metadata = json.loads((folder / "song.json").read_text())
-    notes = {p: pl.read_csv(folder / f"notes_{p}.csv", schema=NOTE_SCHEMA) for p in NOTE_PARTS}
-    f0 = {p: pl.read_csv(folder / f"f0_{p}.csv", schema=F0_SCHEMA) for p in F0_PARTS}
-    drums = pl.read_csv(folder / "onsets_drums.csv", schema=DRUM_SCHEMA)
-    return SongAnnotations(metadata, notes, f0, drums)

@@ -1,8 +1,8 @@
 """Render seeded demo songs and write them in the MUSDB18 folder layout.
 
 Each song folder holds ``mixture.wav``, ``vocals.wav``, ``drums.wav``, ``bass.wav`` and
-``other.wav`` (44.1 kHz, stereo, 16-bit PCM) plus ``annotations/`` (see
-:mod:`demodata.annotations`).
+``other.wav`` (44.1 kHz, stereo, 16-bit PCM) plus ``annotations/`` (format:
+:mod:`evaluation.annotations`).
 
 Mixing: every part is rendered at a fixed relative level and panned with constant
 gains; then one gain for the whole song brings the mixture peak to -1 dBFS (parts are
@@ -20,16 +20,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from demodata.annotations import (
-    F0_PARTS,
-    NOTE_PARTS,
-    drums_frame,
-    f0_frame,
-    notes_frame,
-    write_annotations,
-)
+from demodata.annotations import drums_frame, f0_frame, notes_frame, write_annotations
 from demodata.score import Score, compose
 from demodata.synthesis import render_bass, render_chords, render_drums, render_vocals
+from evaluation.annotations import F0_PARTS, NOTE_PARTS
 
 SAMPLE_RATE = 44100
 STEM_NAMES = ("vocals", "drums", "bass", "other")

@@ -8,30 +8,56 @@ offset s, MIDI pitch, mean f0, velocity proxy) and a one-row ``summary``.
 processes. Grid: 44.1 kHz, hop 441 (100 frames/s), times at frame centres
 (:mod:`features.grid`). Per-stem algorithm choices: :mod:`features.settings`; measured
 accuracy and speed: ``features/README.md``. This package never imports Dagster.
+
+Importing the package changes nothing in the process and loads no essentia: each name below is
+imported from its module on first use. Programs that want essentia's INFO start-up line gone
+call :func:`features.worker.quiet_essentia_log` first (``stemline`` and the Dagster definitions
+do; feature worker processes do it in :func:`features.worker.init_worker`).
 """
 
-import essentia
+from __future__ import annotations
 
-# essentia announces its (unused) music-extractor classifier set-up at INFO level on import;
-# keep the console for stemline's own messages. Warnings and errors still print.
-essentia.log.infoActive = False
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from features.chroma import CHROMA_PITCH_CLASSES, validate_chroma  # noqa: E402
-from features.grid import ANALYSIS_SAMPLE_RATE, HOP_SIZE, FrameGrid  # noqa: E402
-from features.notes import validate_notes  # noqa: E402
-from features.onsets import validate_onsets  # noqa: E402
-from features.parallel import extract_track_features, feature_process_pool  # noqa: E402
-from features.pitch import validate_pitch  # noqa: E402
-from features.settings import DEFAULT_PROFILES, FeatureSettings, StemProfile  # noqa: E402
-from features.stem import StemFeatures, extract_stem_features  # noqa: E402
-from features.summary import validate_summary  # noqa: E402
-from features.validation import FeatureValidationError  # noqa: E402
+if TYPE_CHECKING:
+    from features.chroma import PITCH_CLASS_NAMES, validate_chroma
+    from features.grid import ANALYSIS_SAMPLE_RATE, HOP_SIZE, FrameGrid
+    from features.notes import validate_notes
+    from features.onsets import validate_onsets
+    from features.parallel import extract_track_features, feature_process_pool
+    from features.pitch import validate_pitch
+    from features.settings import DEFAULT_PROFILES, FeatureSettings, StemProfile
+    from features.stem import StemFeatures, extract_stem_features
+    from features.summary import validate_summary
+    from features.validation import FeatureValidationError
+
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    "ANALYSIS_SAMPLE_RATE": "features.grid",
+    "DEFAULT_PROFILES": "features.settings",
+    "HOP_SIZE": "features.grid",
+    "PITCH_CLASS_NAMES": "features.chroma",
+    "FeatureSettings": "features.settings",
+    "FeatureValidationError": "features.validation",
+    "FrameGrid": "features.grid",
+    "StemFeatures": "features.stem",
+    "StemProfile": "features.settings",
+    "extract_stem_features": "features.stem",
+    "extract_track_features": "features.parallel",
+    "feature_process_pool": "features.parallel",
+    "validate_chroma": "features.chroma",
+    "validate_notes": "features.notes",
+    "validate_onsets": "features.onsets",
+    "validate_pitch": "features.pitch",
+    "validate_summary": "features.summary",
+}
 
 __all__ = [
     "ANALYSIS_SAMPLE_RATE",
-    "CHROMA_PITCH_CLASSES",
     "DEFAULT_PROFILES",
     "HOP_SIZE",
+    "PITCH_CLASS_NAMES",
     "FeatureSettings",
     "FeatureValidationError",
     "FrameGrid",
@@ -46,3 +72,17 @@ __all__ = [
     "validate_pitch",
     "validate_summary",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'features' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

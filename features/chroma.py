@@ -7,17 +7,19 @@ column      type                meaning
 ==========  ==================  ======================================================
 frame       Int32               frame index on the shared grid
 time_s      Float64             frame centre, seconds
-chroma      Array(Float32, 12)  HPCP, bin 0 = A, 1 = A#, ..., 11 = G# (essentia's
-                                order), each frame scaled so its largest bin is 1;
-                                all zeros for inactive (silent) frames
+chroma      Array(Float32, 12)  HPCP by pitch class: bin 0 = C, 1 = C#, ..., 11 = B
+                                (:data:`PITCH_CLASS_NAMES`), each frame scaled so its
+                                largest bin is 1; all zeros for inactive (silent) frames
 ==========  ==================  ======================================================
 
 Method: 4096-sample Blackman-Harris frames centred on the grid -> essentia
 ``Spectrum`` -> ``SpectralPeaks`` (60 peaks, 40-5000 Hz, magnitude-ordered) ->
 ``HPCP`` (size 12, ``referenceFrequency`` = tuning reference, 440 Hz by default,
-``harmonics`` 4, squared-cosine weighting, ``normalized="unitMax"``). ``CHROMA_PITCH_CLASSES``
-gives the pitch class of each bin. The key comes from essentia ``Key`` on the mean
-chroma of active frames (``pcpSize`` 12, profile from the settings).
+fundamentals only (``harmonics`` 0), squared-cosine weighting, ``normalized="unitMax"``).
+essentia's HPCP puts the reference (A) in bin 0; :func:`chroma_matrix` rotates it once so
+every stored table, summary and view is C first. The key comes from essentia ``Key`` on the
+mean chroma of active frames (``pcpSize`` 12, profile from the settings), given back in
+essentia's A-first order.
 """
 
 from __future__ import annotations
@@ -37,9 +39,10 @@ from features.validation import (
 )
 
 HPCP_HARMONICS = 0
-# Pitch class (0 = C) of each HPCP bin: essentia puts the reference (A) in bin 0.
-CHROMA_PITCH_CLASSES = tuple((9 + b) % 12 for b in range(CHROMA_BINS))
+#: Name of each chroma bin (bin ``i`` is pitch class ``i``, 0 = C).
 PITCH_CLASS_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+#: Pitch class of essentia's HPCP bin 0 (its reference frequency, A).
+HPCP_FIRST_PITCH_CLASS = 9
 
 
 def chroma_matrix(
@@ -49,7 +52,8 @@ def chroma_matrix(
     frame_size: int = 4096,
     tuning_hz: float = 440.0,
 ) -> np.ndarray:
-    """HPCP chroma per grid frame, shape ``(n_frames, 12)``; zeros in inactive frames."""
+    """HPCP chroma per grid frame, shape ``(n_frames, 12)``, bin 0 = C; zeros in inactive
+    frames."""
     window = es.Windowing(type="blackmanharris62", size=frame_size)
     spectrum = es.Spectrum(size=frame_size)
     peaks = es.SpectralPeaks(
@@ -75,7 +79,8 @@ def chroma_matrix(
     ):
         freqs, mags = peaks(spectrum(window(frame)))
         rows.append(hpcp(freqs, mags))
-    chroma = grid.fit(np.array(rows, dtype=np.float32).reshape(-1, CHROMA_BINS))
+    hpcp_a_first = np.array(rows, dtype=np.float32).reshape(-1, CHROMA_BINS)
+    chroma = grid.fit(np.roll(hpcp_a_first, HPCP_FIRST_PITCH_CLASS, axis=1))
     chroma[~active] = 0.0
     return chroma
 
@@ -104,23 +109,7 @@ def mean_chroma_by_pitch_class(chroma: np.ndarray) -> list[float]:
     rather than an aggregate over every frame of the catalogue.
     """
     mean = chroma.astype(np.float32).mean(axis=0, dtype=np.float64)
-    return [float(v) for v in _by_pitch_class(mean)]
-
-
-def _by_pitch_class(per_bin: np.ndarray) -> np.ndarray:
-    """HPCP bins (A first) re-ordered to pitch classes C, C#, ..., B."""
-    by_class = np.zeros(CHROMA_BINS, dtype=per_bin.dtype)
-    by_class[list(CHROMA_PITCH_CLASSES)] = per_bin
-    return by_class
-
-
-def pitch_class_profile(chroma: np.ndarray, active: np.ndarray) -> np.ndarray:
-    """Mean chroma over active frames re-ordered to C, C#, ..., B, max-normalised."""
-    if not np.any(active):
-        return np.zeros(CHROMA_BINS, dtype=np.float32)
-    by_class = _by_pitch_class(chroma[active].mean(axis=0).astype(np.float32))
-    top = by_class.max()
-    return by_class / top if top > 0 else by_class
+    return [float(v) for v in mean]
 
 
 def estimate_key(
@@ -136,7 +125,8 @@ def estimate_key(
     if mean.max() <= 0:
         return None, None, 0.0
     key = es.Key(pcpSize=CHROMA_BINS, profileType=profile)
-    tonic, scale, strength, _ = key(mean / mean.max())
+    a_first = np.roll(mean / mean.max(), -HPCP_FIRST_PITCH_CLASS)  # essentia's bin order
+    tonic, scale, strength, _ = key(a_first)
     return str(tonic), str(scale), float(strength)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -22,23 +21,12 @@ import numpy as np
 
 from features.settings import FeatureSettings
 from features.stem import StemFeatures, extract_stem_features
-
-PARENT_POLL_S = 1.0
-
-
-def _exit_with_parent(parent_pid: int) -> None:
-    """Worker initializer: end this worker once ``parent_pid`` is gone (its parent changed)."""
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(PARENT_POLL_S)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+from features.worker import init_worker
 
 
 def _import_features(_: int = 0) -> int:
-    """Run in a new worker so that it imports essentia before the first real job.
+    """A warm-up job: waiting for it waits until a worker has started (and, in
+    :func:`features.worker.init_worker`, imported essentia).
 
     Sleeps briefly so that each warm-up job lands on a different worker.
     """
@@ -60,7 +48,7 @@ def feature_process_pool(max_workers: int | None = None, warm: bool = True) -> P
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_exit_with_parent,
+        initializer=init_worker,
         initargs=(os.getpid(),),
     )
     if warm:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from assets.settings import StemlineSettings
+    from resources.settings import StemlineSettings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(storage: Path | None = None, params: str | None = None, audio=None):
-    from assets.settings import StemlineSettings
+    from resources.settings import StemlineSettings
 
     base = StemlineSettings.load()
     values = base.model_dump()
@@ -517,6 +517,12 @@ def main(argv: list[str] | None = None) -> int:
     # Before anything imports TensorFlow: oneDNN on, start-up chatter only with --verbose
     # (inherited by the processes `ui` and `run` start).
     configure_tensorflow(verbose=args.verbose)
+    if args.func in (run_pipeline, run_demo):
+        # These compute features here: keep essentia's INFO start-up line off the console.
+        # The other commands never import essentia (`query` must not), so they skip this.
+        from features.worker import quiet_essentia_log
+
+        quiet_essentia_log()
     started = time.perf_counter()
     code = args.func(args)
     logging.getLogger("stemline").info("done in %.1f s", time.perf_counter() - started)

@@ -3,7 +3,7 @@
 Sources, later ones winning: defaults; a TOML file (``$STEMLINE_CONFIG``, else ``stemline.toml``
 in the working directory, if present) with the settings at top level; environment variables
 ``STEMLINE_<KEY>`` (``STEMLINE_AUDIO_ROOTS`` separated by ``os.pathsep``). The settings and
-their meaning are listed in :mod:`assets.settings`, whose Dagster resource
+their meaning are listed in :mod:`resources.settings`, whose Dagster resource
 ``StemlineSettings.load`` reads its values through :func:`load_setting_values`.
 
 This module imports neither Dagster nor pydantic, so commands that only need a setting or two

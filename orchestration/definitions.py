@@ -1,12 +1,21 @@
 """The Dagster definitions of stemline: assets, checks, the folder sensor, jobs, resources.
 
 ``dagster dev -w workspace.yaml`` (or ``stemline ui``) loads ``defs`` from here; settings come
-from ``stemline.toml`` / ``STEMLINE_*`` variables (:mod:`assets.settings`), including the
+from ``stemline.toml`` / ``STEMLINE_*`` variables (:mod:`resources.settings`), including the
 executor every job runs on (:mod:`orchestration.executors`). Dask workers and Kubernetes step
 pods import this module too, so they must see the same settings (``deploy/README.md``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+
+from features.worker import quiet_essentia_log
+
+# Every process that loads the definitions (`dagster dev`'s step processes, Dask workers,
+# Kubernetes step pods) keeps essentia's INFO start-up line off the console; it must run
+# before the assets below import the feature modules.
+quiet_essentia_log()
 
 import dagster as dg
 
@@ -19,13 +28,15 @@ from assets.checks import (
     stems_sum_to_mixture,
 )
 from assets.dataset_report import dataset_report
-from assets.engine import SeparationEngine, stems_code_version
 from assets.separation_eval import separation_eval
-from assets.settings import StemlineSettings
 from assets.stem_features import stem_features
 from assets.stems import make_stems_asset
 from assets.track_audio import track_audio
 from assets.transcription_prep import transcription_prep
+from resources.feature_pool import FeaturePool
+from resources.separation_engine import SeparationEngine
+from resources.settings import StemlineSettings
+from separation.configs import load_config
 from separation.tensorflow_env import configure_tensorflow
 
 from .executors import executor_for
@@ -50,14 +61,20 @@ CATALOGUE_ASSET_NAMES = ("catalogue", "dataset_report")
 CATALOGUE_WRITER_TAG = "stemline/catalogue-writer"
 
 
-def build_definitions(settings: StemlineSettings | None = None) -> dg.Definitions:
+def build_definitions(
+    settings: StemlineSettings | None = None,
+    resources: Mapping[str, dg.ResourceDefinition] | None = None,
+) -> dg.Definitions:
     """Definitions for ``settings`` (default: loaded from the config file and environment).
 
     Every job, including the UI's ad-hoc materialisations, runs on the executor that
     ``settings.executor`` names; ``None`` (``multiprocess``) keeps Dagster's default.
+    ``resources`` replaces resources by key: ``stemline run`` passes the engine and the
+    feature pool it set up once for all its runs (:func:`.pipeline.shared_resources`).
     """
     settings = settings or StemlineSettings.load()
-    stems = make_stems_asset(settings.model)
+    engine = SeparationEngine(model=settings.model, device=settings.device)
+    stems = make_stems_asset(engine)
     track_assets = [track_audio, stems, stem_features, separation_eval, transcription_prep]
     process_tracks = dg.define_asset_job(
         "process_tracks",
@@ -74,10 +91,13 @@ def build_definitions(settings: StemlineSettings | None = None) -> dg.Definition
         assets=[*track_assets, catalogue, dataset_report],
         asset_checks=[*TRACK_CHECKS, catalogue_matches_parquet],
         jobs=[process_tracks, refresh_catalogue],
-        sensors=[make_folder_sensor(process_tracks, stems_code_version(settings.model))],
+        sensors=[make_folder_sensor(process_tracks, engine.code_version())],
         resources={
             "settings": settings,
-            "engine": SeparationEngine(model=settings.model, device=settings.device),
+            "engine": engine,
+            # One worker per stem of the model (a track's stems are analysed at once).
+            "feature_pool": FeaturePool(workers=len(load_config(settings.model).instruments)),
+            **(resources or {}),
         },
         executor=executor_for(settings),
     )

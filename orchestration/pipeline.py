@@ -3,8 +3,9 @@
 The same assets, checks and storage as the UI, executed in this process through Dagster's
 ``materialize`` against the instance in ``DAGSTER_HOME`` (default ``<storage_root>/.dagster``),
 so runs show up in ``stemline ui`` afterwards. Tracks are processed one partition at a time in
-one process, so the separation model loads once for the whole folder. The tracks' ``stem_features``
-steps share one pool of feature worker processes, started once per call.
+one process, one run each; the separation engine and the pool of feature worker processes
+(:mod:`resources`) are set up once per call and handed to every run (:func:`shared_resources`),
+so the model loads and the workers start once for the whole folder.
 
 Which tracks a run processes: only tracks with a file under the audio folders it was given (the
 inventory is shared by every folder on the storage; tracks of other folders are left alone),
@@ -23,18 +24,16 @@ import logging
 import os
 import socket
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from assets.engine import stems_code_version
 from assets.partitions import TRACKS, partition_keys_for
-from assets.settings import StemlineSettings
-from assets.stem_features import shared_feature_pool
-from catalogue.atomic import exclusive_lock, process_alive
+from atomicfile import exclusive_lock, process_alive
 from catalogue.integrity import (
     DamagedFileError,
     OutputProblem,
@@ -43,7 +42,7 @@ from catalogue.integrity import (
     read_checked,
 )
 from catalogue.inventory import printable, update_inventory
-from separation.configs import load_config
+from resources.settings import StemlineSettings
 
 from .definitions import build_definitions
 
@@ -232,6 +231,36 @@ def recover_crashed_runs(instance: dg.DagsterInstance) -> list[str]:
     return recovered
 
 
+#: The resources ``run_folder`` sets up once for all its runs, and the asset that needs each:
+#: one is set up only when a track to process needs that asset.
+SHARED_RESOURCES = {"engine": "stems", "feature_pool": "stem_features"}
+
+
+@contextmanager
+def shared_resources(
+    defs: dg.Definitions, todo: Mapping[str, Sequence[str]]
+) -> Iterator[dict[str, dg.ResourceDefinition]]:
+    """The resources of :data:`SHARED_RESOURCES` that the runs of ``todo`` (track id -> assets
+    to materialise) need, set up once here and torn down when the block ends.
+
+    Each value is the set-up resource as a ready-made resource definition, for
+    ``build_definitions(settings, resources=...)``: Dagster would otherwise set a resource up
+    again for each run (each track), loading the model and starting the feature workers each
+    time. (A job's ``execute_in_process(resources=...)`` cannot replace a resource already
+    bound to its assets.)
+    """
+    wanted = {
+        key: defs.resources[key]
+        for key, asset in SHARED_RESOURCES.items()
+        if any(asset in assets for assets in todo.values())
+    }
+    if not wanted:
+        yield {}
+        return
+    with dg.build_resources(wanted) as live:
+        yield {key: dg.ResourceDefinition.hardcoded_resource(getattr(live, key)) for key in wanted}
+
+
 def _quiet_run_config(log_level: str) -> dict:
     """Run config that sets the console log level of in-process runs (events, with their full
     traces, still reach the instance's event log, so the UI shows everything)."""
@@ -275,7 +304,7 @@ def run_folder(
     check_storage(layout.root)
     check_inventory(layout.inventory)
     defs = build_definitions(settings)
-    code_version = stems_code_version(settings.model)
+    code_version = defs.resources["engine"].code_version()
     roots = [Path(r) for r in settings.audio_roots]
     result = update_inventory(layout.inventory, roots, exclude=[layout.root])
     present = _tracks_under_roots(result.inventory, list(settings.audio_roots))
@@ -312,11 +341,8 @@ def run_folder(
                 line = _reprocess_line(paths[track_id], outputs.problems)
                 summary.reprocessed[track_id] = line
                 notice(line)
-        job = defs.resolve_job_def("process_tracks")
-        # One pool of feature workers for all tracks (one per stem, at most one per core),
-        # instead of one started per track.
-        workers = min(len(load_config(settings.model).instruments), os.cpu_count() or 1)
-        with shared_feature_pool(workers if todo else 0):
+        with shared_resources(defs, todo) as resources:
+            job = build_definitions(settings, resources).resolve_job_def("process_tracks")
             for i, (track_id, assets) in enumerate(todo.items()):
                 res = job.execute_in_process(
                     run_config=_quiet_run_config(log_level),

@@ -21,8 +21,8 @@ import dagster as dg
 import polars as pl
 
 from assets.partitions import TRACKS, partition_keys_for
-from assets.settings import StemlineSettings
 from catalogue.inventory import update_inventory
+from resources.settings import StemlineSettings
 
 TICK_BUDGET_S = 20.0
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from catalogue.atomic import sweep_leftovers, temporary_name
+from atomicfile import sweep_leftovers, temporary_name
 
 CODECS = {
     "wav": ("WAV", "PCM_16"),
@@ -49,7 +49,7 @@ PART_SUFFIX = ".part"
 NAME_MAX = 255
 PATH_MAX = 4096
 #: What a temporary name adds to a stem's name: ``.`` + ``.PID`` (up to 7 digits) + ``.`` +
-#: 8 hex digits + :data:`PART_SUFFIX` (:func:`catalogue.atomic.temporary_name`).
+#: 8 hex digits + :data:`PART_SUFFIX` (:func:`atomicfile.temporary_name`).
 TEMP_NAME_EXTRA = 2 + 7 + 1 + 8 + len(PART_SUFFIX)
 #: A format that keeps inputs of the same name in different folders apart.
 FOLDER_FILENAME_FORMAT = "{foldername}/{filename}/{instrument}.{codec}"

@@ -9,8 +9,8 @@ band is.
 
 :class:`SumResidual` measures it while the stems are written, from the mixture samples read
 and the stem samples handed to the writers, so nothing has to be decoded again;
-:func:`band_residual_db` measures it from whole signals (files written before the streaming
-measurement existed).
+:func:`band_residual_db` measures it from whole signals (the reference the streamed
+measurement is tested against).
 """
 
 from __future__ import annotations

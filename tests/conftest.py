@@ -5,11 +5,14 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from assets.settings import StemlineSettings
+from features.worker import quiet_essentia_log
+from resources.settings import StemlineSettings
 from separation.tensorflow_env import configure_tensorflow
 
-# As stemline runs: oneDNN on and a quiet TensorFlow start-up, before any test imports it.
+# As stemline runs: oneDNN on and a quiet TensorFlow start-up, before any test imports it;
+# essentia's INFO start-up line off.
 configure_tensorflow()
+quiet_essentia_log()
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from typing import Any
 
 import polars as pl
 
-from catalogue.atomic import atomic_write_bytes
+from atomicfile import atomic_write_bytes
 
 JAMS_VERSION = "0.3.4"
 ANNOTATION_TOOLS = "stemline features (essentia), see features/"

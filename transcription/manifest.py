@@ -33,7 +33,7 @@ from pathlib import Path
 
 import polars as pl
 
-from catalogue.atomic import atomic_path
+from atomicfile import atomic_path
 from transcription.bundle import TranscriptionBundle
 
 MANIFEST_SCHEMA = {

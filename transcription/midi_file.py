@@ -21,7 +21,7 @@ import mido
 import numpy as np
 import polars as pl
 
-from catalogue.atomic import atomic_write_bytes
+from atomicfile import atomic_write_bytes
 
 TICKS_PER_QUARTER = 480
 TEMPO_BPM = 120

@@ -15,7 +15,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from catalogue.atomic import atomic_path
+from atomicfile import atomic_path
 
 FLAC_SUBTYPE = "PCM_16"
 RESAMPLE_QUALITY = "HQ"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
-from catalogue.atomic import atomic_path
+from atomicfile import atomic_path
 
 NOTE_TABLE_SCHEMA = {
     "track_id": pl.String,

@@ -281,16 +281,3 @@ def test_a_swap_keeping_size_and_mtime_is_still_rehashed(tmp_path):
     assert (song.stat().st_size, song.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
     second = scan([tmp_path], first.inventory)
     assert rows(second)[str(song)]["sha256"] == file_sha256(song)
-
-
-def test_an_inventory_written_before_the_new_columns_still_reads(tmp_path):
-    from catalogue.inventory import INVENTORY_SCHEMA, read_inventory
-
-    song = tone(tmp_path / "audio" / "song.wav")
-    current = scan([tmp_path / "audio"]).inventory
-    old = current.drop("path_bytes", "ctime_ns", "hashed_bytes", "hash_state")
-    old.write_parquet(tmp_path / "files.parquet")
-    read = read_inventory(tmp_path / "files.parquet")
-    assert read.schema == pl.Schema(INVENTORY_SCHEMA)
-    again = scan([tmp_path / "audio"], read, max_hashes=0)  # old hashes are kept
-    assert rows(again)[str(song)]["sha256"] == file_sha256(song) and again.pending == 0

@@ -84,14 +84,14 @@ def test_layout_refuses_names_that_would_escape(tmp_path):
         layout.track("../../etc/passwd")
 
 
-def test_chroma_view_starts_at_c(tmp_path):
+def test_chroma_view_keeps_the_stored_c_first_order(tmp_path):
     import polars as pl
 
     from catalogue.layout import StorageLayout, write_parquet
     from catalogue.schema import STORED_TABLES
 
     schema = next(t for t in STORED_TABLES if t.name == "chroma_frames").schema
-    a_major = [1.0, 0, 0, 0, 0.8, 0, 0, 0.6, 0, 0, 0, 0]  # essentia bins: A first (A, C#, E)
+    a_major = [0.0, 0.8, 0, 0, 0.6, 0, 0, 0, 0, 1.0, 0, 0]  # stored C first: C#, E, A
     row = {
         "track_id": "ef" * 8,
         "model": "2stems",
@@ -110,39 +110,29 @@ def test_chroma_view_starts_at_c(tmp_path):
     assert chroma[9] == 1.0  # A
 
 
-def test_files_from_before_a_new_column_still_answer_queries(tmp_path):
-    """Summaries written before ``mean_chroma`` existed read as null; example 10 still runs."""
+def test_strongest_pitch_class_example_reads_mean_chroma(tmp_path):
+    """Example 10 names the strongest pitch class of ``mean_chroma`` (index 0 = C)."""
     from catalogue.examples import EXAMPLES
     from catalogue.schema import STORED_TABLES
 
     schema = next(t for t in STORED_TABLES if t.name == "stem_summaries").schema
-    old_schema = {k: v for k, v in schema.items() if k != "mean_chroma"}
-    row = {k: None for k in old_schema} | {
-        "track_id": "cd" * 8,
+    chroma = [0.0] * 12
+    chroma[7] = 1.0  # G
+    row = {k: None for k in schema} | {
+        "track_id": "ce" * 8,
         "model": "2stems",
         "stem": "accompaniment",
         "is_silent": False,
+        "mean_chroma": chroma,
     }
     write_parquet(
-        pl.DataFrame([row], schema=old_schema),
-        StorageLayout(tmp_path).features("summary", "cd" * 8, "2stems", "accompaniment"),
-    )
-    out = run_query(tmp_path, "SELECT stem, mean_chroma FROM stem_summaries")
-    assert out.rows() == [("accompaniment", None)]
-    assert out.schema["mean_chroma"] == pl.Array(pl.Float32, 12)
-    title, sql = EXAMPLES[9]
-    assert "pitch class" in title
-    assert run_query(tmp_path, sql).is_empty()
-    # A newer track beside it: both read, each with what its file holds.
-    chroma = [0.0] * 12
-    chroma[7] = 1.0  # G
-    write_parquet(
-        pl.DataFrame([row | {"track_id": "ce" * 8, "mean_chroma": chroma}], schema=schema),
+        pl.DataFrame([row], schema=schema),
         StorageLayout(tmp_path).features("summary", "ce" * 8, "2stems", "accompaniment"),
     )
-    out = run_query(tmp_path, "SELECT track_id, mean_chroma FROM stem_summaries ORDER BY 1")
-    assert out["track_id"].to_list() == ["cd" * 8, "ce" * 8]
-    assert out["mean_chroma"][0] is None and out["mean_chroma"][1].to_list() == chroma
+    out = run_query(tmp_path, "SELECT mean_chroma FROM stem_summaries")
+    assert out["mean_chroma"][0].to_list() == chroma
+    title, sql = EXAMPLES[9]
+    assert "pitch class" in title
     assert run_query(tmp_path, sql).rows() == [("ce" * 8, 7)]
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from demodata import load_annotations, load_stems, write_demo_songs
+from demodata import load_stems, write_demo_songs
 from demodata.annotations import F0_HOP_S
+from evaluation.annotations import load_annotations
 
 
 @pytest.fixture(scope="module")

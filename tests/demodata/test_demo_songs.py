@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from demodata import STEM_NAMES, load_annotations, load_stems, render_song, write_demo_songs
+from demodata import STEM_NAMES, load_stems, render_song, write_demo_songs
 from demodata.cli import register
+from evaluation.annotations import load_annotations
 
 DURATION_S = 4.0
 

@@ -1,4 +1,4 @@
-"""Chroma and key: a C major triad lights C, E, G; a cadence in C gives C major."""
+"""Chroma and key: a C major triad lights bins C, E, G (bin 0 = C); a cadence in C gives C major."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from features import CHROMA_PITCH_CLASSES, FeatureValidationError, extract_stem_features
+from features import PITCH_CLASS_NAMES, FeatureValidationError, extract_stem_features
 from features.chroma import CHROMA_SCHEMA, validate_chroma
 from tests.features.synthetic_signals import SR, harmonic_tone, midi_hz
 
@@ -20,8 +20,8 @@ def test_c_major_triad_peaks_at_c_e_g():
     frames = np.stack(feats.chroma["chroma"].to_numpy())[10:-10]
     np.testing.assert_allclose(frames.max(axis=1), 1.0)  # unitMax per frame
     chroma = frames.mean(axis=0)
-    top3 = {CHROMA_PITCH_CLASSES[i] for i in np.argsort(chroma)[::-1][:3]}
-    assert top3 == {0, 4, 7}
+    top3 = {PITCH_CLASS_NAMES[i] for i in np.argsort(chroma)[::-1][:3]}
+    assert top3 == {"C", "E", "G"}
     assert np.sort(chroma)[-3] > 2 * np.sort(chroma)[-4]  # the triad stands out
 
 
@@ -31,7 +31,7 @@ def test_tuning_reference_moves_the_bins():
 
     feats = extract_stem_features(tone, SR, "other", FeatureSettings(tuning_hz=440 * 2 ** (1 / 24)))
     chroma = np.stack(feats.chroma["chroma"].to_numpy())[10:-10].mean(axis=0)
-    assert CHROMA_PITCH_CLASSES[int(np.argmax(chroma))] == 9  # A at the shifted reference
+    assert PITCH_CLASS_NAMES[int(np.argmax(chroma))] == "A"  # A at the shifted reference
 
 
 def test_cadence_in_c_major_gives_c_major_key():
@@ -39,6 +39,14 @@ def test_cadence_in_c_major_gives_c_major_key():
     x = np.concatenate([_chord(c, 0.6) for c in progression])
     summary = extract_stem_features(x, SR, "other").summary.row(0, named=True)
     assert (summary["key"], summary["mode"]) == ("C", "major")
+
+
+def test_summary_mean_chroma_is_the_mean_of_the_stored_frames():
+    feats = extract_stem_features(_chord((62, 66, 69), 0.8), SR, "other")  # D major
+    frames = np.stack(feats.chroma["chroma"].to_numpy())
+    mean = feats.summary["mean_chroma"][0].to_numpy()
+    np.testing.assert_allclose(mean, frames.mean(axis=0), rtol=1e-5)
+    assert {PITCH_CLASS_NAMES[i] for i in np.argsort(mean)[::-1][:3]} == {"D", "F#", "A"}
 
 
 def test_chroma_joins_pitch_on_the_frame_grid():

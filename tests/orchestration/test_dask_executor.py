@@ -19,11 +19,11 @@ import duckdb
 import pytest
 from distributed import Client, LocalCluster
 
-from assets.settings import StemlineSettings
 from catalogue.inventory import update_inventory
 from demodata import write_demo_songs
-from orchestration.executors import dask_task_key
+from orchestration.dask_executor import dask_task_key
 from orchestration.pipeline import ensure_dagster_home
+from resources.settings import StemlineSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 SONG_SECONDS = 5.0

@@ -21,9 +21,9 @@ import yaml
 from dagster._config import validate_config
 from dagster._core.instance.config import dagster_instance_config, dagster_instance_config_schema
 
-from assets.settings import StemlineSettings
+from orchestration.dask_executor import RunScopedDaskExecutor
 from orchestration.definitions import CATALOGUE_WRITER_TAG, build_definitions
-from orchestration.executors import RunScopedDaskExecutor
+from resources.settings import StemlineSettings
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

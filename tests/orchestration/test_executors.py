@@ -4,9 +4,10 @@ import dagster as dg
 import pytest
 import yaml
 
-from assets.settings import StemlineSettings
+from orchestration.dask_executor import dask_task_key
 from orchestration.definitions import build_definitions
-from orchestration.executors import dask_task_key, executor_for, with_defaults
+from orchestration.executors import executor_for, with_defaults
+from resources.settings import StemlineSettings
 
 
 def _jobs(settings: StemlineSettings) -> list[dg.JobDefinition]:

@@ -15,8 +15,8 @@ import polars as pl
 import pytest
 import soundfile as sf
 
-from assets.settings import StemlineSettings
 from orchestration.cli import SENSOR_INTERVAL_S, main, ui_command
+from resources.settings import StemlineSettings
 
 REPO = Path(__file__).resolve().parents[2]
 

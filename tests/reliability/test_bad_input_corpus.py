@@ -18,7 +18,7 @@ def processed(tmp_path_factory):
     audio = tmp_path_factory.mktemp("corpus")
     expect = write_corpus(audio)
     storage = tmp_path_factory.mktemp("data")
-    from assets.settings import StemlineSettings
+    from resources.settings import StemlineSettings
 
     settings = StemlineSettings(storage_root=str(storage), audio_roots=[str(audio)])
     with dg.instance_for_test() as instance:

@@ -38,7 +38,7 @@ if mode == "separation":
         return written
     output.StemWriter.write = write
 else:
-    from catalogue import atomic
+    import atomicfile as atomic
     real_replace = atomic.os.replace
     def replace(src, dst):
         if str(dst).endswith(mode):  # the temporary file is complete, the rename not done

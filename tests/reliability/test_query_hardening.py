@@ -137,7 +137,7 @@ def test_the_catalogue_asset_builds_over_the_readable_files(tmp_path):
     import duckdb
 
     from assets.catalogue_file import catalogue
-    from assets.settings import StemlineSettings
+    from resources.settings import StemlineSettings
 
     root = tmp_path / "data"
     summaries = make_storage(root)
@@ -274,7 +274,7 @@ def test_csv_holds_list_columns_as_json_text(tmp_path):
         assert proc.returncode == 0, proc.stderr
     rows = pl.read_csv(proc.stdout.encode())
     chroma = json.loads(rows["chroma"][0])
-    assert len(chroma) == 12 and chroma[0] == pytest.approx(3 / 11)  # C first in the view
+    assert chroma == pytest.approx([b / 11 for b in range(12)])  # as stored, C first
     tracks = query("--storage", root, "SELECT paths FROM tracks", "--format", "csv",
                    cwd=tmp_path)  # fmt: skip
     assert tracks.stdout.splitlines() == ["paths", '"[""/music/song 0.wav""]"']
@@ -315,8 +315,8 @@ def test_query_imports_neither_dagster_nor_essentia_nor_tensorflow(tmp_path):
 
 
 def test_settings_loader_knows_every_setting_of_the_dagster_resource():
-    from assets.settings import StemlineSettings
     from orchestration.config import SETTING_KINDS
+    from resources.settings import StemlineSettings
 
     assert list(SETTING_KINDS) == list(StemlineSettings.model_fields)
     for name, field in StemlineSettings.model_fields.items():

@@ -22,8 +22,6 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.engine import stems_code_version
-from assets.settings import StemlineSettings
 from catalogue.integrity import DOWNSTREAM, TRACK_ASSETS, check_track_outputs
 from catalogue.inventory import empty_inventory
 from catalogue.layout import FEATURE_KINDS, StorageLayout
@@ -32,6 +30,8 @@ from catalogue.schema import TRACK_SCHEMA
 from demodata import write_demo_songs
 from orchestration.cli import main
 from orchestration.pipeline import run_folder
+from resources.separation_engine import stems_code_version
+from resources.settings import StemlineSettings
 from tests.corpus import write_corpus
 
 REPO = Path(__file__).resolve().parents[2]

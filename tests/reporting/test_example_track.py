@@ -126,7 +126,7 @@ def test_an_empty_storage_has_no_example(tmp_path):
 
 def test_dataset_report_shows_the_sung_track_with_rounded_metadata(three_songs):
     from assets.dataset_report import dataset_report
-    from assets.settings import StemlineSettings
+    from resources.settings import StemlineSettings
 
     root, ids = three_songs
     settings = StemlineSettings(storage_root=str(root), model=f"spleeter:{MODEL}")

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from demodata.signals import synthetic_mix
 from separation.audio import to_stereo
-
-from .signals import synthetic_mix
 
 
 def test_other_sample_rates_are_resampled_and_returned_at_the_input_rate(separator_2stems):

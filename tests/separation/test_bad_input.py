@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from demodata.signals import synthetic_mix
 from separation import AudioError
 from separation.audio import MIN_SAMPLE_RATE, probe
-
-from .signals import synthetic_mix
 
 
 def write_wav(path, seconds=2.0, **kw):

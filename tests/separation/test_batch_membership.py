@@ -16,11 +16,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from demodata.signals import RATE, synthetic_mix
 from separation import AudioError, Separator
 from separation.batching import Membership, ModelBatcher
 from separation.multitrack import run_concurrently
-
-from .signals import RATE, synthetic_mix
 
 
 def _finishes(fn: Callable[[], Any], batcher: ModelBatcher, timeout: float) -> Any:

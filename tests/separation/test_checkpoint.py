@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from demodata.checkpoints import spleeter_variables, write_checkpoint
 from separation.checkpoint import (
     CheckpointError,
     assign_weights,
@@ -14,8 +15,6 @@ from separation.checkpoint import (
 )
 from separation.configs import config_from_dict, load_config
 from separation.unet import build_unet
-
-from .checkpoints import spleeter_variables, write_checkpoint
 
 TINY_FILTERS = [2, 2, 4, 4, 4, 4]
 

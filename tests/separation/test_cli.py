@@ -9,7 +9,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from .signals import synthetic_mix
+from demodata.signals import synthetic_mix
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "PYTHONPATH": str(REPO)}

@@ -14,11 +14,10 @@ import pytest
 import soundfile as sf
 import tensorflow as tf
 
+from demodata.signals import RATE, synthetic_mix
 from separation import AudioError, Separator
 from separation.batching import ModelBatcher
 from separation.device import DeviceError, resolve_device
-
-from .signals import RATE, synthetic_mix
 
 HAS_GPU = bool(tf.config.list_physical_devices("GPU"))
 REPO = Path(__file__).resolve().parents[2]

@@ -15,11 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from demodata.checkpoints import spleeter_variables, write_checkpoint
 from separation import ModelProvider, ModelUnavailable, Separator
 from separation.configs import config_from_dict
 from separation.provider import MARKER, sha256_file
-
-from .checkpoints import spleeter_variables, write_checkpoint
 
 RELEASE = "/deezer/spleeter/releases/download/v1.4.0"
 TINY_RAW = {

@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from demodata.signals import synthetic_mix
 from separation import Separator
 from separation.configs import load_config
 from separation.residual import BLOCK, SumResidual, band_residual_db, residual_band_hz
-
-from .signals import synthetic_mix
 
 
 @pytest.fixture

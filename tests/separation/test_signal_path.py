@@ -6,11 +6,10 @@ import keras
 import numpy as np
 import pytest
 
+from demodata.signals import synthetic_mix
 from separation.chunking import ChunkPlan, SampleWindow, stitch_chunks
 from separation.configs import config_from_dict, load_config
 from separation.engine import ChunkProcessor, grid_weights
-
-from .signals import synthetic_mix
 
 
 def identity_model(cfg):

@@ -6,10 +6,9 @@ import keras
 import numpy as np
 import pytest
 
+from demodata.checkpoints import randomize_weights
 from separation.configs import EMBEDDED_NAMES, config_from_dict, load_config
 from separation.unet import build_unet
-
-from .checkpoints import randomize_weights
 
 # Spleeter's U-Net has 9,826,759 parameters per instrument including the dead sixth encoder
 # batch norm (4 x 512 values), which the Keras graph prunes.

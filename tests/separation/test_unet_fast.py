@@ -11,12 +11,11 @@ import keras
 import numpy as np
 import pytest
 
+from demodata.checkpoints import spleeter_variables
 from separation import fast_layers
 from separation.checkpoint import assign_weights, map_checkpoint
 from separation.configs import config_from_dict, load_config
 from separation.unet import DECONV_KINDS, FAST_DECONVS_EIGEN, FAST_DECONVS_ONEDNN, build_unet
-
-from .checkpoints import spleeter_variables
 
 TOLERANCE = 1e-5
 

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 import soundfile as sf
 
-from catalogue.atomic import TEMP_SUFFIX
+from atomicfile import TEMP_SUFFIX
 from features import extract_stem_features
 from transcription import bundle_file_names, write_transcription_bundle
 

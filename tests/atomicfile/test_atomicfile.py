@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalogue.atomic import TEMP_SUFFIX, atomic_path, atomic_write_bytes
+from atomicfile import TEMP_SUFFIX, atomic_path, atomic_write_bytes
 
 
 def test_replaces_target_and_leaves_no_temp(tmp_path):
@@ -35,7 +35,7 @@ def test_failure_before_writing_creates_nothing(tmp_path):
 def test_leftovers_of_dead_writers_are_swept_but_live_ones_kept(tmp_path):
     import subprocess
 
-    from catalogue.atomic import sweep_leftovers, temporary_name
+    from atomicfile import sweep_leftovers, temporary_name
 
     target = tmp_path / "table.parquet"
     dead = subprocess.Popen(["true"])

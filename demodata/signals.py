@@ -1,4 +1,8 @@
-"""Seeded synthetic test signals for the separation tests."""
+"""A seeded synthetic music-like mix for separation tests and benchmarks.
+
+Not a song with ground truth (see :mod:`demodata.songs`): a vibrato tone line, a decaying bass
+tone and noise hits, fast to make at any length, the same for the same seed.
+"""
 
 from __future__ import annotations
 

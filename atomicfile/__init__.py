@@ -1,5 +1,9 @@
 """Atomic file replacement, and cleanup of what a killed writer leaves behind.
 
+A low-level package of the standard library only, below every stemline library: the stem
+writer (:mod:`separation.output`), the catalogue's Parquet files, the transcription exports and
+the run lock all write through it, and none of them has to import another library for it.
+
 A file is written under a hidden temporary name in its destination folder and renamed onto the
 destination only when complete, so readers see the old file or the new one, never half a file.
 Temporary names carry the writer's process id (``.<name>.<pid>.<random>.tmp``); when a writer

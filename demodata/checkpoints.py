@@ -1,4 +1,7 @@
-"""Write TF checkpoints the way Spleeter's TF1 graph named its variables (test helper).
+"""Checkpoints with seeded random weights, named the way Spleeter's TF1 graph named its variables.
+
+They let the engine's checkpoint reader, full-size models and benchmarks run without the
+released weights.
 
 The naming is simulated independently of ``separation.checkpoint``: layers are created in
 Spleeter's order (per instrument: conv/BN pairs of the encoder, deconv/BN pairs of the decoder,

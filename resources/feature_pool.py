@@ -1,0 +1,72 @@
+"""The feature worker processes as a Dagster resource, started once and shut down after use.
+
+Starting a feature worker costs 1-3 s (a process, and essentia's import), more than analysing a
+30 s stem, so the pool lives as long as the resource: :meth:`FeaturePool.setup_for_execution`
+starts it (in the background: the workers import essentia while the run goes on) and
+:meth:`FeaturePool.teardown_after_execution` shuts it down. Dagster does both once per run and
+process; ``stemline run`` sets one pool up for the whole folder and hands it to each track's run
+(:mod:`orchestration.pipeline`), so a folder starts its workers once. The pool is never left
+to interpreter exit (a process-wide pool shut down by ``atexit`` hung Dagster's multiprocess
+step workers).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import dagster as dg
+import numpy as np
+from pydantic import PrivateAttr
+
+from features.parallel import extract_track_features, feature_process_pool
+from features.stem import StemFeatures
+
+
+class FeaturePool(dg.ConfigurableResource):
+    """Processes that compute the features of a track's stems, one stem per process."""
+
+    #: Worker processes; at most one per core is started. One per stem of the model is right:
+    #: a track's stems are analysed at once. 1 or less: features are computed in the step.
+    workers: int = 2
+
+    _pool: ProcessPoolExecutor | None = PrivateAttr(default=None)
+
+    @property
+    def processes(self) -> int:
+        """The number of worker processes the pool runs (``workers`` capped by the cores)."""
+        return max(1, min(self.workers, os.cpu_count() or 1))
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Start the workers, without waiting for them (they start importing essentia now)."""
+        self._pool = self._start() if self.processes > 1 else None
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """Shut the workers down; jobs not started yet are cancelled."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+    def extract(self, audio: dict[str, np.ndarray], sample_rate: int) -> dict[str, StemFeatures]:
+        """Features of every stem of a track (:func:`features.extract_track_features`).
+
+        A pool broken by a dying worker is replaced for the next call, and this call fails
+        (:class:`~concurrent.futures.process.BrokenProcessPool`). Without a pool (one worker,
+        or the resource not set up) the stems are analysed one after another in this process.
+        """
+        if self._pool is None or len(audio) <= 1:
+            return extract_track_features(audio, sample_rate, max_workers=1)
+        try:
+            return extract_track_features(audio, sample_rate, executor=self._pool)
+        except BrokenProcessPool:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._start()
+            raise
+
+    def _start(self) -> ProcessPoolExecutor:
+        """A pool whose workers are all being started (one job each, not waited for)."""
+        pool = feature_process_pool(self.processes, warm=False)
+        for _ in range(self.processes):
+            pool.submit(os.getpid)  # each job spawns a worker; its initializer imports essentia
+        return pool
