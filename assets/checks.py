@@ -19,27 +19,24 @@ catalogue_matches_parquet   ERROR    every view of ``catalogue.duckdb`` has as m
                                      Parquet files, which are all readable, on a stable snapshot
                                      (WARN if other runs kept writing)
 =========================== ======== =========================================================
+
+Each check loads what it checks and hands it to the library that knows what "sound" means
+there: :func:`separation.inspection.stem_problems`,
+:func:`separation.residual.recorded_residual_db`, :func:`features.coverage.coverage_problems`
+and :func:`catalogue.consistency.compare_row_counts`.
 """
 
-import glob
-import os
-import shutil
-import tempfile
-import time
 import warnings
-from pathlib import Path
 
 import dagster as dg
-import duckdb
-import numpy as np
-import polars as pl
-import soundfile as sf
 
-from catalogue.integrity import DamagedFileError, parquet_problem, read_checked
-from catalogue.schema import STORED_TABLES
+from catalogue.consistency import STABLE_ATTEMPTS, compare_row_counts
+from catalogue.integrity import DamagedFileError, read_checked
+from features.coverage import coverage_problems
 from resources.settings import StemlineSettings
 from separation.configs import load_config
-from separation.residual import residual_band_hz
+from separation.inspection import stem_problems
+from separation.residual import RESIDUAL_LIMIT_DB, recorded_residual_db, residual_band_hz
 
 from .partitions import tracks_partitions
 from .records import partition_track_id, stem_rows, track_record
@@ -62,19 +59,14 @@ def track_check(**kwargs):
     return decorate
 
 
-RESIDUAL_LIMIT_DB = -50.0
-COVER_TOLERANCE_S = 0.05
-FRAMES_PER_S = 100
-STABLE_ATTEMPTS = 10
-#: Sample formats that cannot hold NaN or infinity, so their samples need no finiteness scan.
-INTEGER_SUBTYPES = frozenset({"PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32"})
-
-
-def _unreadable(path: str, exc: Exception) -> str:
-    """``missing`` or ``unreadable (<why>)`` for a stem file the check could not open."""
-    if not os.path.exists(path):
-        return "missing"
-    return f"unreadable ({' '.join(str(exc).split())})"
+def _problems_result(problems: list[str]) -> dg.AssetCheckResult:
+    """An ERROR check's result: passed without problems, else all of them, joined by ``; ``."""
+    return dg.AssetCheckResult(
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="; ".join(problems) or None,
+        metadata={"problems": dg.MetadataValue.json(problems)},
+    )
 
 
 @track_check(asset="stems", blocking=True)
@@ -85,46 +77,18 @@ def stems_are_sound(
     layout = settings.layout
     track_id = partition_track_id(context)
     track = track_record(layout, track_id)
-    problems = []
-    for row in stem_rows(layout, settings.model_name, track_id):
-        try:
-            info = sf.info(row["path"])
-        except (sf.LibsndfileError, OSError) as exc:
-            problems.append(f"{row['stem']}: {row['path']} is {_unreadable(row['path'], exc)}")
-            continue
-        if info.frames != track["n_samples"] or info.samplerate != track["sample_rate"]:
-            problems.append(
-                f"{row['stem']}: {info.frames} samples at {info.samplerate} Hz, "
-                f"mixture {track['n_samples']} at {track['sample_rate']} Hz"
-            )
-        if info.subtype in INTEGER_SUBTYPES:
-            continue  # integer samples are finite by construction: no need to decode them
-        data, _ = sf.read(row["path"], dtype="float32")
-        if not np.isfinite(data).all():
-            problems.append(f"{row['stem']}: NaN or infinite samples")
-    return dg.AssetCheckResult(
-        passed=not problems,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description="; ".join(problems) or None,
-        metadata={"problems": dg.MetadataValue.json(problems)},
-    )
+    stems = {r["stem"]: r["path"] for r in stem_rows(layout, settings.model_name, track_id)}
+    return _problems_result(stem_problems(stems, track["n_samples"], track["sample_rate"]))
 
 
 def sum_residual(settings: StemlineSettings, track_id: str) -> tuple[float, float]:
     """In-band residual of the track's stems summed against its mixture: ``(dB, band edge in
-    Hz)``.
-
-    The ``stems`` step measures it while it writes the stems (the mixture samples it read
-    against the stem samples it wrote) and records it in the stems table. NaN, which fails
-    the check, when the stems do not agree on one recorded value."""
-    layout = settings.layout
-    track = track_record(layout, track_id)
-    rows = stem_rows(layout, settings.model_name, track_id)
+    Hz)``, as the ``stems`` step measured and recorded it while writing the stems
+    (:func:`~separation.residual.recorded_residual_db`)."""
+    track = track_record(settings.layout, track_id)
+    rows = stem_rows(settings.layout, settings.model_name, track_id)
     band = residual_band_hz(load_config(settings.model), int(track["sample_rate"]))
-    recorded = {row.get("mixture_residual_db") for row in rows}
-    if len(recorded) != 1 or None in recorded:
-        return float("nan"), band
-    return float(recorded.pop()), band
+    return recorded_residual_db(row.get("mixture_residual_db") for row in rows), band
 
 
 @track_check(asset="stems")
@@ -172,84 +136,21 @@ def features_cover_stems(
     context: dg.AssetCheckExecutionContext, settings: StemlineSettings
 ) -> dg.AssetCheckResult:
     """Every stem's features span its whole duration (silent stems excepted for pitch)."""
-    layout = settings.layout
+    layout, model = settings.layout, settings.model_name
     track_id = partition_track_id(context)
     problems = []
-    for row in stem_rows(layout, settings.model_name, track_id):
+    for row in stem_rows(layout, model, track_id):
         stem = row["stem"]
         try:
-            summary = read_checked(layout.features("summary", track_id, settings.model_name, stem))
+            summary = read_checked(layout.features("summary", track_id, model, stem))
             pitch = None
             if not summary["is_silent"][0]:
-                pitch = read_checked(layout.features("pitch", track_id, settings.model_name, stem))
+                pitch = read_checked(layout.features("pitch", track_id, model, stem))
         except DamagedFileError as exc:  # missing or unreadable: named, not a crash
             problems.append(f"{stem}: {exc}")
             continue
-        if abs(summary["duration_s"][0] - row["duration_s"]) > COVER_TOLERANCE_S:
-            problems.append(
-                f"{stem}: summary covers {summary['duration_s'][0]:.2f} s "
-                f"of {row['duration_s']:.2f} s"
-            )
-        if pitch is None:
-            continue
-        expected = row["duration_s"] * FRAMES_PER_S
-        if abs(pitch.height - expected) > 2 + COVER_TOLERANCE_S * FRAMES_PER_S:  # none too
-            problems.append(f"{stem}: {pitch.height} pitch frames for {row['duration_s']:.2f} s")
-    return dg.AssetCheckResult(
-        passed=not problems,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description="; ".join(problems) or None,
-        metadata={"problems": dg.MetadataValue.json(problems)},
-    )
-
-
-def _snapshot(layout) -> dict[str, tuple[int, int]]:
-    """Every catalogue Parquet file with its mtime and size."""
-    snap = {}
-    for table in STORED_TABLES:
-        for f in glob.glob(layout.glob(table.glob)):
-            try:
-                st = os.stat(f)
-            except FileNotFoundError:  # replaced or removed while listing
-                continue
-            snap[f] = (st.st_mtime_ns, st.st_size)
-    return snap
-
-
-def _stored_rows(layout) -> tuple[dict[str, int], list[str]]:
-    """Rows in each stored table's Parquet files, and each file that cannot be read, as
-    ``"<path> is unreadable (<why>)"``."""
-    rows, unreadable = {}, []
-    for table in STORED_TABLES:
-        rows[table.name] = 0
-        for f in sorted(glob.glob(layout.glob(table.glob))):
-            try:
-                rows[table.name] += pl.scan_parquet(f).select(pl.len()).collect().item()
-            except (OSError, pl.exceptions.PolarsError) as exc:
-                why = parquet_problem(Path(f)) or f"unreadable ({' '.join(str(exc).split())})"
-                unreadable.append(f"{f} is {why}")
-    return rows, unreadable
-
-
-def _catalogue_rows(path: Path) -> dict[str, int | None]:
-    """Rows each stored table's view in ``catalogue.duckdb`` returns (None where the view
-    fails). Read from a private copy: no lock on the file, and DuckDB cannot open a path
-    with a ``?``."""
-    with tempfile.TemporaryDirectory(prefix="stemline-check-") as work:
-        copy = Path(work) / "catalogue.duckdb"
-        shutil.copyfile(path, copy)
-        con = duckdb.connect(str(copy), read_only=True)
-        try:
-            rows: dict[str, int | None] = {}
-            for table in STORED_TABLES:
-                count = f"SELECT count(*) FROM {table.name}"
-                try:
-                    rows[table.name] = con.execute(count).fetchone()[0]
-                except duckdb.Error:
-                    rows[table.name] = None
-            return rows
-        finally:
-            con.close()
+        problems += [f"{stem}: {p}" for p in coverage_problems(row["duration_s"], summary, pitch)]
+    return _problems_result(problems)
 
 
 @dg.asset_check(asset="catalogue", blocking=True)
@@ -265,36 +166,23 @@ def catalogue_matches_parquet(settings: StemlineSettings) -> dg.AssetCheckResult
             severity=dg.AssetCheckSeverity.ERROR,
             description=f"{layout.catalogue} is missing; materialise catalogue",
         )
-    for _ in range(STABLE_ATTEMPTS):
-        before = _snapshot(layout)
-        seen = _catalogue_rows(layout.catalogue)
-        stored, unreadable = _stored_rows(layout)
-        if _snapshot(layout) == before:
-            break
-        time.sleep(1.0)
-    else:
+    counts = compare_row_counts(layout)
+    if counts is None:
         return dg.AssetCheckResult(
             passed=False,
             severity=dg.AssetCheckSeverity.WARN,
             description=f"files kept changing during {STABLE_ATTEMPTS} attempts (concurrent "
             "writers); run the check again when they are done",
         )
-    mismatched = {k: (seen[k], stored[k]) for k in stored if seen[k] != stored[k]}
-    shown = [
-        f"{k}: the catalogue shows {'no' if n is None else n} rows"
-        f"{' (its view fails)' if n is None else ''}, its Parquet files hold {m}"
-        for k, (n, m) in mismatched.items()
-    ]
-    # An unreadable file explains its table's mismatch: name the file first.
-    problems = unreadable + shown
+    problems = counts.problems
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     return dg.AssetCheckResult(
         passed=not problems,
         severity=dg.AssetCheckSeverity.ERROR,
         description=f"{problems[0]}{more}" if problems else None,
         metadata={
-            "rows": dg.MetadataValue.json(seen),
-            "mismatched": dg.MetadataValue.json(mismatched),
-            "unreadable_files": dg.MetadataValue.json(unreadable),
+            "rows": dg.MetadataValue.json(counts.seen),
+            "mismatched": dg.MetadataValue.json(counts.mismatched),
+            "unreadable_files": dg.MetadataValue.json(counts.unreadable),
         },
     )

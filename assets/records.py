@@ -2,6 +2,7 @@
 
 import os
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import dagster as dg
 import polars as pl
@@ -10,6 +11,7 @@ from catalogue.integrity import DamagedFileError, read_checked
 from catalogue.inventory import read_inventory, real_path
 from catalogue.layout import StorageLayout, UnsafeNameError, check_track_id, write_parquet
 from catalogue.schema import RUN_SCHEMA
+from resources.settings import StemlineSettings
 
 from .partitions import track_id_of
 
@@ -30,6 +32,19 @@ def partition_track_id(context) -> str:
         return check_track_id(track_id_of(context.partition_key))
     except UnsafeNameError as exc:
         raise permanent_failure(f"partition {context.partition_key!r}: {exc}") from exc
+
+
+class TrackPartition(NamedTuple):
+    """What every track step starts from: where outputs live, the track, the model."""
+
+    layout: StorageLayout
+    track_id: str
+    model: str
+
+
+def track_partition(context, settings: StemlineSettings) -> TrackPartition:
+    """The partition's :class:`TrackPartition` (``layout, track_id, model = ...``)."""
+    return TrackPartition(settings.layout, partition_track_id(context), settings.model_name)
 
 
 def record_run(context: dg.AssetExecutionContext, layout: StorageLayout, asset: str) -> None:

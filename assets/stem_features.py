@@ -12,7 +12,7 @@ from resources.feature_pool import FeaturePool
 from resources.settings import StemlineSettings
 
 from .partitions import tracks_partitions
-from .records import partition_track_id, record_run, stem_rows
+from .records import record_run, stem_rows, track_partition
 
 
 @dg.asset(
@@ -28,9 +28,7 @@ def stem_features(
     """Compute essentia features for every stem of the track (stems in parallel, in the
     processes of ``feature_pool``) on the shared 100 frames/s grid, and write one Parquet file
     per feature kind and stem."""
-    layout = settings.layout
-    track_id = partition_track_id(context)
-    model = settings.model_name
+    layout, track_id, model = track_partition(context, settings)
     stems = stem_rows(layout, model, track_id)
     started = time.perf_counter()
     audio, rate = {}, None

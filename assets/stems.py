@@ -8,14 +8,12 @@ with ``<path>: changed while being processed (...)`` (the next scan takes the ne
 import hashlib
 import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
-import polars as pl
 
-from catalogue.inventory import InputChanged, check_unchanged, printable, regular_file_problem
-from catalogue.layout import StorageLayout, write_parquet
-from catalogue.schema import STEM_SCHEMA
+from catalogue.inventory import InputChanged, discard_if_changed, printable, regular_file_problem
+from catalogue.layout import write_parquet
+from catalogue.schema import stem_table
 from resources.separation_engine import SeparationEngine
 from resources.settings import StemlineSettings
 from separation.audio import AudioError
@@ -24,30 +22,21 @@ from .partitions import tracks_partitions
 from .records import (
     TRANSIENT_RETRIES,
     input_file,
-    partition_track_id,
     permanent_failure,
     record_run,
+    track_partition,
     track_record,
 )
 
 
 def fail_if_changed(
-    context: dg.AssetExecutionContext,
-    layout: StorageLayout,
-    model: str,
-    track: dict,
-    source: str,
-    written: list[str | os.PathLike],
+    context: dg.AssetExecutionContext, source: str, track: dict, outputs: list[str | os.PathLike]
 ) -> None:
-    """Fail the step if ``source`` no longer holds the track's content; stems separated from
-    other content are removed (with the stems table) rather than recorded for this track."""
+    """Fail the step if ``source`` no longer holds the track's content; ``outputs`` computed
+    from other content are removed rather than recorded for this track."""
     try:
-        check_unchanged(source, track["sha256"])
+        discard_if_changed(source, track["sha256"], outputs)
     except InputChanged as exc:
-        if written:
-            for path in written:
-                Path(path).unlink(missing_ok=True)
-            layout.stems_table(model, track["track_id"]).unlink(missing_ok=True)
         context.log.error(str(exc))
         raise permanent_failure(str(exc)) from exc
 
@@ -81,15 +70,14 @@ def make_stems_asset(engine_config: SeparationEngine) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         """Separate the track into stems with the configured Spleeter model (TensorFlow, on the
         GPU when present). Stems are written at the input's rate, one file each, atomically."""
-        layout = settings.layout
-        track_id = partition_track_id(context)
+        layout, track_id, model = track_partition(context, settings)
         track = track_record(layout, track_id)
         source = input_file(layout, track)
         problem = regular_file_problem(source)  # a FIFO or device would block the decoder
         if problem:
             raise permanent_failure(f"{track['path']}: {problem}")
         separator = engine.separator()
-        out_dir = layout.stems_dir(settings.model_name, track_id)
+        out_dir = layout.stems_dir(model, track_id)
         try:
             result = separator.separate_to_file(
                 source,
@@ -98,40 +86,31 @@ def make_stems_asset(engine_config: SeparationEngine) -> dg.AssetsDefinition:
                 codec=settings.codec,
             )
         except AudioError as exc:  # the file itself is bad: retrying cannot help
-            fail_if_changed(context, layout, settings.model_name, track, source, [])
+            fail_if_changed(context, source, track, [])
             raise permanent_failure(printable(str(exc))) from exc
-        written = list(result.stems.values())
-        fail_if_changed(context, layout, settings.model_name, track, source, written)
-        now = datetime.now(UTC)
-        rows = []
-        for stem, path in result.stems.items():
-            rms, peak = result.levels_dbfs[stem]  # measured while writing, no re-read
-            rows.append(
-                {
-                    "track_id": track_id,
-                    "model": settings.model_name,
-                    "stem": stem,
-                    "path": str(path),
-                    "codec": settings.codec,
-                    "checkpoint_sha256": separator.model_files.checkpoint_sha256,
-                    "code_version": code_version,
-                    "duration_s": result.duration_s,
-                    "sample_rate": result.sample_rate,
-                    "rms_dbfs": rms,
-                    "peak_dbfs": peak,
-                    "clipped_samples": result.clipped_samples.get(stem, 0),
-                    "mixture_residual_db": result.mixture_residual_db,
-                    "separation_s": result.seconds,
-                    "written_at": now,
-                    "run_id": context.run.run_id,
-                }
-            )
-        table = pl.DataFrame(rows, schema=STEM_SCHEMA)
-        write_parquet(table, layout.stems_table(settings.model_name, track_id))
+        written = [*result.stems.values(), layout.stems_table(model, track_id)]
+        fail_if_changed(context, source, track, written)
+        checkpoint = separator.model_files.checkpoint_sha256
+        table = stem_table(
+            result.stems,
+            result.levels_dbfs,  # measured while writing, no re-read
+            result.clipped_samples,
+            track_id=track_id,
+            model=model,
+            codec=settings.codec,
+            checkpoint_sha256=checkpoint,
+            code_version=code_version,
+            duration_s=result.duration_s,
+            sample_rate=result.sample_rate,
+            mixture_residual_db=result.mixture_residual_db,
+            separation_s=result.seconds,
+            written_at=datetime.now(UTC),
+            run_id=context.run.run_id,
+        )
+        write_parquet(table, layout.stems_table(model, track_id))
         record_run(context, layout, "stems")
         speed = result.duration_s / result.seconds if result.seconds else float("nan")
         context.log.info(f"separated {track['path']} in {result.seconds:.1f} s ({speed:.1f}x)")
-        checkpoint = separator.model_files.checkpoint_sha256
         return dg.MaterializeResult(
             data_version=dg.DataVersion(
                 stems_data_version(track["sha256"], checkpoint, code_version)

@@ -16,7 +16,7 @@ from resources.settings import StemlineSettings
 from transcription import write_manifest, write_transcription_bundle
 
 from .partitions import tracks_partitions
-from .records import partition_track_id, record_run, stem_rows
+from .records import record_run, stem_rows, track_partition
 
 
 @dg.asset(
@@ -31,9 +31,7 @@ def transcription_prep(
 ) -> dg.MaterializeResult:
     """Write MIDI, note tables, resampled mono audio and JAMS for the monophonic stems, plus a
     manifest for transcription training pipelines."""
-    layout = settings.layout
-    track_id = partition_track_id(context)
-    model = settings.model_name
+    layout, track_id, model = track_partition(context, settings)
     profiles = FeatureSettings()
     out_dir = layout.transcription_dir(model, track_id)
     bundles = []

@@ -16,8 +16,12 @@ index at the end of the file, which a truncated file lacks) for tables, and a re
 small tables that say what else must exist (the stems table and the transcription manifest).
 Data pages are never decoded.
 
-This module knows asset names only as the strings the layout uses for run records; it does not
-import Dagster, so the same check can back the orchestration's own staleness view later.
+This module knows asset names only as the strings the layout uses for run records and does
+not import Dagster. Whether an output is up to date with the code and with what it was
+computed from is Dagster's view (code and data versions, :mod:`orchestration.staleness`),
+never this module's: it only says what Dagster cannot see, files deleted or damaged on disk.
+Which assets run again for a damaged file (its asset and everything downstream of it) comes
+from the asset graph.
 """
 
 from __future__ import annotations
@@ -33,17 +37,6 @@ from .layout import FEATURE_KINDS, StorageLayout, UnsafeNameError, check_name
 
 #: The track assets in the order they run; each one's outputs depend on the ones before it.
 TRACK_ASSETS = ("track_audio", "stems", "stem_features", "separation_eval", "transcription_prep")
-
-#: Which track assets must run again when an asset's output is damaged: the asset itself and
-#: everything that reads what it wrote (``separation_eval`` reads stems and features,
-#: ``transcription_prep`` reads features).
-DOWNSTREAM = {
-    "track_audio": TRACK_ASSETS,
-    "stems": ("stems", "stem_features", "separation_eval", "transcription_prep"),
-    "stem_features": ("stem_features", "separation_eval", "transcription_prep"),
-    "separation_eval": ("separation_eval",),
-    "transcription_prep": ("transcription_prep",),
-}
 
 #: Columns of the transcription manifest that name files, relative to the manifest's folder.
 MANIFEST_FILE_COLUMNS = ("midi_path", "notes_path", "audio_path", "jams_path")
@@ -135,23 +128,12 @@ class TrackOutputs:
 
     ``new``       never processed (no track record, no stems)
     ``failed``    its record holds an error (bad audio, a limit): nothing further is expected
-    ``stale``     complete, but its stems came from another model, checkpoint or engine
     ``damaged``   some expected output is missing or unreadable (see ``problems``)
     ``complete``  every expected output is there and readable
     """
 
     state: str
     problems: tuple[OutputProblem, ...] = field(default_factory=tuple)
-
-    @property
-    def rerun(self) -> tuple[str, ...]:
-        """The track assets to materialise again, in run order (all of them unless damaged)."""
-        if self.state == "complete":
-            return ()
-        if self.state != "damaged":
-            return TRACK_ASSETS
-        wanted = {a for p in self.problems for a in DOWNSTREAM[p.asset]}
-        return tuple(a for a in TRACK_ASSETS if a in wanted)
 
 
 def _read_columns(path: Path, columns: list[str], require_rows: bool = True) -> dict[str, list]:
@@ -181,9 +163,7 @@ def _track_status(path: Path) -> str:
     return str(_read_columns(path, ["status"])["status"][0])
 
 
-def check_track_outputs(
-    layout: StorageLayout, model: str, track_id: str, code_version: str | None = None
-) -> TrackOutputs:
+def check_track_outputs(layout: StorageLayout, model: str, track_id: str) -> TrackOutputs:
     """Check every output a processed track should have, without decoding any data.
 
     Parameters
@@ -194,8 +174,6 @@ def check_track_outputs(
         Model folder name (``2stems``).
     track_id : str
         The track.
-    code_version : str, optional
-        The stems' expected code version; stems with another one make the track ``stale``.
 
     Returns
     -------
@@ -222,11 +200,9 @@ def check_track_outputs(
     if record_problem is not None:
         problems.append(OutputProblem(record, record_problem, "track_audio"))
     try:
-        stems = _read_columns(stems_table, ["stem", "path", "code_version"])
+        stems = _read_columns(stems_table, ["stem", "path"])
     except DamagedFileError as exc:
         return TrackOutputs("damaged", (*problems, OutputProblem(exc.path, exc.problem, "stems")))
-    if code_version is not None and set(stems["code_version"]) != {code_version}:
-        return TrackOutputs("stale")  # everything is redone anyway: no damage to report
     for stem, stem_path in zip(stems["stem"], stems["path"], strict=True):
         if not stem_path or not _is_safe_name(stem):  # the stems table itself is damaged
             problems.append(OutputProblem(stems_table, "unreadable (a bad stem row)", "stems"))

@@ -161,6 +161,55 @@ def check_unchanged(path: str, sha256: str) -> None:
         )
 
 
+def discard_if_changed(path: str, sha256: str, outputs: Iterable[str | os.PathLike]) -> None:
+    """:func:`check_unchanged`, removing ``outputs`` first when ``path`` changed.
+
+    Called after outputs were computed from ``path``: what was computed from other content
+    than the track's is not kept under the track's name. Raises :class:`InputChanged` as
+    :func:`check_unchanged` does."""
+    try:
+        check_unchanged(path, sha256)
+    except InputChanged:
+        for output in outputs:
+            Path(output).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class TrackFile:
+    """The file a track is read from.
+
+    Attributes
+    ----------
+    entry : dict
+        Its inventory row.
+    source : str
+        The name to open (as :func:`os.fsdecode` gives it; exact bytes for a name that is not
+        UTF-8).
+    copies : int
+        How many files not removed hold the track's content (identical copies are one track).
+    """
+
+    entry: dict
+    source: str
+    copies: int
+
+
+def track_file(inventory: pl.DataFrame, track_id: str) -> TrackFile | None:
+    """The file to read track ``track_id`` from: the first by path of its files that are not
+    removed; None when it has none."""
+    rows = inventory.filter(
+        (pl.col("track_id") == track_id)
+        & (pl.col("role") == "track")
+        & (pl.col("status") != "removed")
+    ).sort("path")
+    if rows.is_empty():
+        return None
+    entry = rows.row(0, named=True)
+    raw = entry["path_bytes"]
+    return TrackFile(entry, os.fsdecode(raw) if raw is not None else entry["path"], rows.height)
+
+
 @dataclass(frozen=True)
 class Entry:
     """One audio-named entry found under a root (``path`` as :mod:`os` gives it)."""

@@ -35,6 +35,8 @@ runs             per asset and track: the Dagster run id, partition key and time
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -136,6 +138,40 @@ STEM_SCHEMA = {
     "written_at": pl.Datetime("us", "UTC"),
     "run_id": pl.String,
 }
+
+
+def stem_table(
+    files: Mapping[str, str | os.PathLike],
+    levels_dbfs: Mapping[str, tuple[float, float]],
+    clipped_samples: Mapping[str, int],
+    **common: object,
+) -> pl.DataFrame:
+    """The stems table of one separation (:data:`STEM_SCHEMA`), one row per stem.
+
+    Parameters
+    ----------
+    files : Mapping[str, str or os.PathLike]
+        Stem name -> the file written.
+    levels_dbfs : Mapping[str, tuple[float, float]]
+        Stem name -> ``(rms, peak)`` level in dBFS, as measured while writing.
+    clipped_samples : Mapping[str, int]
+        Stem name -> samples clipped when written (absent: none).
+    **common
+        The columns every stem shares (``track_id``, ``model``, ``codec``, ...).
+    """
+    rows = [
+        {
+            **common,
+            "stem": stem,
+            "path": os.fspath(path),
+            "rms_dbfs": levels_dbfs[stem][0],
+            "peak_dbfs": levels_dbfs[stem][1],
+            "clipped_samples": clipped_samples.get(stem, 0),
+        }
+        for stem, path in files.items()
+    ]
+    return pl.DataFrame(rows, schema=STEM_SCHEMA)
+
 
 EVALUATION_SCHEMA = {
     **KEYS,

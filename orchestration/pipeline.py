@@ -8,12 +8,15 @@ one process, one run each; the separation engine and the pool of feature worker 
 so the model loads and the workers start once for the whole folder.
 
 Which tracks a run processes: only tracks with a file under the audio folders it was given (the
-inventory is shared by every folder on the storage; tracks of other folders are left alone),
-and of those only the ones that are new, failed before, have stems from another model or
-checkpoint, or have an output that is missing or unreadable
-(:func:`catalogue.integrity.check_track_outputs`). A damaged output is named, one line per
-track, and only the assets from the one that wrote it on are materialised again (a damaged
-feature table does not cost a new separation).
+inventory is shared by every folder on the storage; tracks of other folders are left alone).
+Of those, each track materialises what Dagster itself shows as out of date in ``stemline ui``
+(:mod:`.staleness`): an asset never materialised for the track (missing), whose last run
+failed, or stale by code version (a new version of the asset's code, the model, checkpoint or
+separation engine) or by data version (an asset it reads changed since) -- plus every asset
+downstream of those in the asset graph. Dagster cannot see files on disk, so the outputs are
+checked too (:func:`catalogue.integrity.check_track_outputs`): an output that is missing or
+unreadable is named, one line per track, and its asset and the ones downstream run again (a
+damaged feature table does not cost a new separation).
 
 Expected failures stay quiet: Dagster's console logger is off unless ``log_level`` asks for it,
 so a bad file is one line of the summary while the full step failure, with its trace, is in the
@@ -44,7 +47,8 @@ from catalogue.integrity import (
 from catalogue.inventory import printable, update_inventory
 from resources.settings import StemlineSettings
 
-from .definitions import build_definitions
+from .definitions import TRACK_ASSET_NAMES, build_definitions
+from .staleness import out_of_date, with_downstream
 
 log = logging.getLogger(__name__)
 
@@ -126,16 +130,12 @@ class RunSummary:
     #: Tracks processed again because an output was missing or unreadable: id -> the line
     #: saying so (also passed to ``notice`` when found).
     reprocessed: dict[str, str] = field(default_factory=dict)
+    #: Tracks Dagster showed out of date: id -> {asset: why} (``missing``, ``failed``, or the
+    #: root cause of its staleness, e.g. ``stem_features has a new code version``).
+    reasons: dict[str, dict[str, str]] = field(default_factory=dict)
     #: Why the catalogue is incomplete (unreadable files it left out) or the catalogue or the
     #: dataset report could not be refreshed (one line), or None.
     catalogue_error: str | None = None
-
-
-def needs_processing(settings: StemlineSettings, track_id: str, code_version: str) -> bool:
-    """Whether a track is new, failed before, has stems from another model/checkpoint, or has
-    an output that is missing or unreadable."""
-    outputs = check_track_outputs(settings.layout, settings.model_name, track_id, code_version)
-    return outputs.state != "complete"
 
 
 def _tracks_under_roots(inventory: pl.DataFrame, roots: list[str]) -> pl.DataFrame:
@@ -304,7 +304,7 @@ def run_folder(
     check_storage(layout.root)
     check_inventory(layout.inventory)
     defs = build_definitions(settings)
-    code_version = defs.resources["engine"].code_version()
+    graph = defs.resolve_asset_graph()
     roots = [Path(r) for r in settings.audio_roots]
     result = update_inventory(layout.inventory, roots, exclude=[layout.root])
     present = _tracks_under_roots(result.inventory, list(settings.audio_roots))
@@ -330,15 +330,25 @@ def run_folder(
         )
         if new:
             instance.add_dynamic_partitions(TRACKS, new)
+        stale = out_of_date(instance, graph, TRACK_ASSET_NAMES, [keys[t] for t in tracks])
         todo: dict[str, tuple[str, ...]] = {}
         for track_id in tracks:
-            outputs = check_track_outputs(layout, settings.model_name, track_id, code_version)
-            if outputs.state == "complete":
+            reasons = stale[keys[track_id]]
+            # Damage Dagster cannot see: files of assets it shows up to date.
+            outputs = check_track_outputs(layout, settings.model_name, track_id)
+            problems = [p for p in outputs.problems if p.asset not in reasons]
+            assets = with_downstream(
+                graph, [*reasons, *(p.asset for p in problems)], TRACK_ASSET_NAMES
+            )
+            if not assets:
                 summary.skipped.append(track_id)
                 continue
-            todo[track_id] = outputs.rerun
-            if outputs.problems:
-                line = _reprocess_line(paths[track_id], outputs.problems)
+            todo[track_id] = assets
+            if reasons:
+                summary.reasons[track_id] = reasons
+                log.info("processing %s: %s", paths[track_id], reasons)
+            if problems:
+                line = _reprocess_line(paths[track_id], problems)
                 summary.reprocessed[track_id] = line
                 notice(line)
         with shared_resources(defs, todo) as resources:

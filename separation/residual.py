@@ -16,6 +16,7 @@ measurement is tested against).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from separation.configs import ModelConfig
 #: Samples per FFT block: long enough that the band edge is sharp, short enough that memory
 #: stays bounded on hour-long tracks (about 24 s at 44.1 kHz).
 BLOCK = 1 << 20
+#: The largest residual, in dB, at which the stems still sum to the mixture (the
+#: ``stems_sum_to_mixture`` check's limit).
+RESIDUAL_LIMIT_DB = -50.0
 #: The compared band stops this fraction below the model's cutoff, clear of the mask edge.
 CUTOFF_MARGIN = 0.98
 
@@ -148,3 +152,15 @@ class SumResidual:
                 )
             self._drain(final=True)
             return _to_db(self._err, self._ref)
+
+
+def recorded_residual_db(recorded: Iterable[float | None]) -> float:
+    """The one residual a track's stems were written with, from the value each stem's record
+    carries (:class:`SumResidual` measures one per track, recorded on every stem's row).
+
+    Returns NaN, which no limit accepts, when the records do not agree on one value or lack it.
+    """
+    values = set(recorded)
+    if len(values) != 1 or None in values:
+        return float("nan")
+    return float(values.pop())

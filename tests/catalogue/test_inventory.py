@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import numpy as np
 import polars as pl
+import pytest
 import soundfile as sf
 
-from catalogue.inventory import file_sha256, scan
+from catalogue.inventory import (
+    InputChanged,
+    discard_if_changed,
+    file_sha256,
+    scan,
+    track_file,
+)
 
 
 def tone(path, seconds=0.5, freq=440.0, rate=8000):
@@ -281,3 +289,38 @@ def test_a_swap_keeping_size_and_mtime_is_still_rehashed(tmp_path):
     assert (song.stat().st_size, song.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
     second = scan([tmp_path], first.inventory)
     assert rows(second)[str(song)]["sha256"] == file_sha256(song)
+
+
+def test_outputs_of_a_changed_input_are_discarded(tmp_path):
+    source = tmp_path / "song.wav"
+    source.write_bytes(b"the scanned content")
+    scanned = hashlib.sha256(b"the scanned content").hexdigest()
+    outputs = [tmp_path / "vocals.flac", tmp_path / "stems.parquet", tmp_path / "never-written"]
+    for path in outputs[:2]:
+        path.write_bytes(b"stem")
+    discard_if_changed(str(source), scanned, outputs)  # unchanged: outputs kept
+    assert all(p.exists() for p in outputs[:2])
+    source.write_bytes(b"other content")
+    with pytest.raises(InputChanged, match="changed while being processed"):
+        discard_if_changed(str(source), scanned, outputs)
+    assert not any(p.exists() for p in outputs)
+
+
+def test_a_track_is_read_from_its_first_file_not_removed(tmp_path):
+    music = tmp_path / "music"
+    music.mkdir()
+    for name in ("b.wav", "a.wav", "c.wav"):
+        (music / name).write_bytes(b"the same bytes")  # three copies: one track
+    inventory = scan([music]).inventory
+    (track_id,) = set(inventory["track_id"])
+    found = track_file(inventory, track_id)
+    assert found.source == str(music / "a.wav") and found.copies == 3
+    assert found.entry["sha256"] == hashlib.sha256(b"the same bytes").hexdigest()
+    removed = inventory.with_columns(
+        pl.when(pl.col("path").str.ends_with("a.wav"))
+        .then(pl.lit("removed"))
+        .otherwise(pl.col("status"))
+        .alias("status")
+    )
+    assert track_file(removed, track_id).source == str(music / "b.wav")
+    assert track_file(inventory, "0" * 16) is None

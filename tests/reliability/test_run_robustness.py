@@ -22,7 +22,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from catalogue.integrity import DOWNSTREAM, TRACK_ASSETS, check_track_outputs
+from catalogue.integrity import TRACK_ASSETS, check_track_outputs
 from catalogue.inventory import empty_inventory
 from catalogue.layout import FEATURE_KINDS, StorageLayout
 from catalogue.query import run_query
@@ -30,7 +30,6 @@ from catalogue.schema import TRACK_SCHEMA
 from demodata import write_demo_songs
 from orchestration.cli import main
 from orchestration.pipeline import run_folder
-from resources.separation_engine import stems_code_version
 from resources.settings import StemlineSettings
 from tests.corpus import write_corpus
 
@@ -113,15 +112,12 @@ DAMAGES = {
 }
 
 
-def test_a_complete_track_is_complete_and_a_model_change_makes_it_stale(processed):
+def test_a_complete_track_is_complete_and_an_unknown_one_is_new(processed):
     settings, track_id = processed
-    code = stems_code_version(settings.model)
-    outputs = check_track_outputs(settings.layout, settings.model_name, track_id, code)
-    assert outputs.state == "complete" and outputs.problems == () and outputs.rerun == ()
-    other = check_track_outputs(settings.layout, settings.model_name, track_id, "another")
-    assert other.state == "stale" and other.rerun == TRACK_ASSETS
-    never = check_track_outputs(settings.layout, settings.model_name, "0" * 16, code)
-    assert never.state == "new" and never.rerun == TRACK_ASSETS
+    outputs = check_track_outputs(settings.layout, settings.model_name, track_id)
+    assert outputs.state == "complete" and outputs.problems == ()
+    never = check_track_outputs(settings.layout, settings.model_name, "0" * 16)
+    assert never.state == "new" and never.problems == ()
 
 
 def test_a_failed_track_is_failed_unless_its_record_is_damaged(tmp_path):
@@ -131,11 +127,11 @@ def test_a_failed_track_is_failed_unless_its_record_is_damaged(tmp_path):
     row = {"track_id": track_id, "path": "/music/bad.wav", "status": "error", "error": "empty"}
     pl.DataFrame([row], schema=TRACK_SCHEMA).write_parquet(record)
     failed = check_track_outputs(layout, "2stems", track_id)
-    assert failed.state == "failed" and failed.problems == () and failed.rerun == TRACK_ASSETS
+    assert failed.state == "failed" and failed.problems == ()
     pl.DataFrame(schema=TRACK_SCHEMA).write_parquet(record)  # no rows: a damaged record
     damaged = check_track_outputs(layout, "2stems", track_id)
     assert [(p.path, p.problem) for p in damaged.problems] == [(record, "unreadable (no rows)")]
-    assert damaged.rerun == TRACK_ASSETS
+    assert damaged.problems[0].asset == "track_audio"
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
@@ -153,8 +149,9 @@ def test_every_parquet_output_is_checked(processed, relative, asset, damage):
     assert outputs.state == "damaged"
     assert [(p.path, p.problem) for p in outputs.problems] == [(path, problem)]
     assert str(outputs.problems[0]) == f"{path} is {problem}"
-    # Only the asset that wrote the file and the ones reading it run again.
-    assert outputs.rerun == DOWNSTREAM[asset]
+    # The asset that wrote the file: it and the ones downstream of it run again
+    # (tests/orchestration/test_staleness.py checks what is downstream).
+    assert outputs.problems[0].asset == asset
 
 
 @pytest.mark.parametrize(("relative", "asset"), OTHER_OUTPUTS)
@@ -167,8 +164,7 @@ def test_every_other_output_is_checked(processed, relative, asset):
         outputs = check_track_outputs(settings.layout, settings.model_name, track_id)
     finally:
         path.write_bytes(data)
-    assert [(p.path, p.problem) for p in outputs.problems] == [(path, "missing")]
-    assert outputs.rerun == DOWNSTREAM[asset]
+    assert [(p.path, p.problem, p.asset) for p in outputs.problems] == [(path, "missing", asset)]
 
 
 # -- item 5: the run names the file and regenerates it -----------------------------------------

@@ -85,7 +85,7 @@ def test_bad_files_name_file_and_problem_and_write_nothing(
 def test_sample_rates_below_the_minimum_are_refused_by_probe_and_track_audio(rate, tmp_path):
     """A 1 Hz header used to be resampled and separated for hours; the pipeline's
     ``track_audio`` reads headers through the same :func:`probe`."""
-    from assets.track_audio import inspect_audio
+    from separation.inspection import inspect_audio
 
     path = crafted_wav(tmp_path / f"rate{rate}.wav", rate, frames=40_000)
     message = rf"^{path}: sample rate {rate} Hz is below the minimum of 4000 Hz$"

@@ -9,7 +9,14 @@ import soundfile as sf
 from demodata.signals import synthetic_mix
 from separation import Separator
 from separation.configs import load_config
-from separation.residual import BLOCK, SumResidual, band_residual_db, residual_band_hz
+from separation.residual import (
+    BLOCK,
+    RESIDUAL_LIMIT_DB,
+    SumResidual,
+    band_residual_db,
+    recorded_residual_db,
+    residual_band_hz,
+)
 
 
 @pytest.fixture
@@ -122,3 +129,11 @@ def test_a_failing_stem_writer_fails_the_file_and_leaves_nothing(
     with pytest.raises(OSError, match="No space left"):
         separator_2stems.separate_to_file(path, tmp_path / "out", codec="flac")
     assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == []
+
+
+def test_the_recorded_residual_is_the_one_value_every_stem_carries():
+    assert recorded_residual_db([-61.5, -61.5]) == -61.5
+    assert np.isnan(recorded_residual_db([-61.5, -20.0]))  # the stems disagree
+    assert np.isnan(recorded_residual_db([-61.5, None]))  # one was written without it
+    assert np.isnan(recorded_residual_db([]))
+    assert RESIDUAL_LIMIT_DB == -50.0

@@ -1,0 +1,144 @@
+"""``stemline run`` materialises what Dagster shows as stale, missing or failed, and only that.
+
+Real runs on short demo songs against a test instance: nothing changed runs nothing; a new
+code version of ``stem_features`` re-runs it and what reads it (``separation_eval``,
+``transcription_prep``) for every track, not ``stems``; a new stems engine version re-runs
+everything from ``stems`` down, not ``track_audio``. The Dagster-internal stale status
+:mod:`orchestration.staleness` relies on is pinned here too.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+import orchestration.definitions
+import resources.separation_engine
+from demodata import write_demo_songs
+from orchestration.definitions import TRACK_ASSET_NAMES, build_definitions
+from orchestration.pipeline import RunSummary, run_folder
+from orchestration.staleness import FAILED, MISSING, out_of_date, with_downstream
+from resources.settings import StemlineSettings
+
+SONG_SECONDS = 3.0
+FROM_FEATURES = ("stem_features", "separation_eval", "transcription_prep")
+FROM_STEMS = ("stems", *FROM_FEATURES)
+
+
+@pytest.fixture(scope="module")
+def processed(tmp_path_factory):
+    """Two demo songs processed to the end: settings, instance, partition keys."""
+    songs = tmp_path_factory.mktemp("songs")
+    write_demo_songs(songs, n_songs=2, duration_s=SONG_SECONDS)
+    settings = StemlineSettings(
+        storage_root=str(tmp_path_factory.mktemp("data")), audio_roots=[str(songs)]
+    )
+    with dg.instance_for_test() as instance:
+        summary, made = run_and_collect(settings, instance)
+        assert len(summary.processed) == 2 and not summary.failed, summary
+        keys = instance.get_dynamic_partitions("tracks")
+        assert made == {asset: set(keys) for asset in TRACK_ASSET_NAMES}
+        yield settings, instance, sorted(keys)
+
+
+def run_and_collect(settings, instance) -> tuple[RunSummary, dict[str, set[str]]]:
+    """Run ``stemline run``'s pipeline; return its summary and, from the materialisation
+    events of the runs it started, the partitions each track asset was materialised for."""
+    before = {run.run_id for run in instance.get_runs()}
+    summary = run_folder(settings, instance=instance)
+    made: dict[str, set[str]] = {}
+    for run in instance.get_runs():
+        if run.run_id in before:
+            continue
+        for entry in instance.all_logs(
+            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+        ):
+            event = entry.dagster_event
+            if event.partition is not None:
+                made.setdefault(event.asset_key.to_user_string(), set()).add(event.partition)
+    return summary, made
+
+
+def view(settings, instance, keys) -> dict[str, dict[str, str]]:
+    """What the UI shows as out of date for ``keys``, under the current code."""
+    graph = build_definitions(settings).resolve_asset_graph()
+    return out_of_date(instance, graph, TRACK_ASSET_NAMES, keys)
+
+
+def test_nothing_changed_nothing_runs(processed):
+    settings, instance, keys = processed
+    assert view(settings, instance, keys) == {key: {} for key in keys}
+    summary, made = run_and_collect(settings, instance)
+    assert summary.processed == [] and len(summary.skipped) == 2 and made == {}
+
+
+def test_new_feature_code_version_reruns_features_and_downstream(processed, monkeypatch):
+    settings, instance, keys = processed
+    bumped = orchestration.definitions.stem_features.map_asset_specs(
+        lambda spec: spec.replace_attributes(code_version="test-bump")
+    )
+    monkeypatch.setattr(orchestration.definitions, "stem_features", bumped)
+    # The UI marks stem_features stale by code version; what reads it is not stale yet.
+    reason = "stem_features has a new code version"
+    assert view(settings, instance, keys) == {key: {"stem_features": reason} for key in keys}
+
+    summary, made = run_and_collect(settings, instance)
+    assert sorted(summary.processed) == sorted(summary.reasons) and len(summary.processed) == 2
+    assert made == {asset: set(keys) for asset in FROM_FEATURES}  # not stems, not track_audio
+    assert run_and_collect(settings, instance)[1] == {}  # up to date now
+
+    monkeypatch.undo()  # back to the code's own version: stale again, the same assets re-run
+    assert run_and_collect(settings, instance)[1] == {asset: set(keys) for asset in FROM_FEATURES}
+
+
+def test_new_engine_version_reruns_everything_from_stems(processed, monkeypatch):
+    settings, instance, keys = processed
+    monkeypatch.setattr(resources.separation_engine, "ENGINE_VERSION", "test-bump")
+    assert view(settings, instance, keys) == {
+        key: {"stems": "stems has a new code version"} for key in keys
+    }
+    summary, made = run_and_collect(settings, instance)
+    assert len(summary.processed) == 2 and not summary.failed
+    assert made == {asset: set(keys) for asset in FROM_STEMS}  # not track_audio
+    assert run_and_collect(settings, instance)[1] == {}
+
+    monkeypatch.undo()
+    assert run_and_collect(settings, instance)[1] == {asset: set(keys) for asset in FROM_STEMS}
+
+
+def test_a_failed_track_is_failed_and_tried_again(make_settings, instance, tmp_path):
+    audio = tmp_path / "audio" / "broken"
+    audio.mkdir(parents=True)
+    (audio / "mixture.wav").write_bytes(b"RIFF, but not audio at all")
+    settings = make_settings(audio.parent)
+    first = run_folder(settings, instance=instance)
+    assert len(first.failed) == 1 and set(first.reasons) == set(first.failed)
+    (key,) = instance.get_dynamic_partitions("tracks")
+    assert view(settings, instance, [key])[key] == dict.fromkeys(TRACK_ASSET_NAMES, FAILED)
+    again = run_folder(settings, instance=instance)
+    assert list(again.failed) == list(first.failed) and again.skipped == []
+
+
+def test_a_new_track_is_missing(make_settings, instance, tmp_path):
+    settings = make_settings(tmp_path)
+    graph = build_definitions(settings).resolve_asset_graph()
+    instance.add_dynamic_partitions("tracks", ["new-0123456789abcdef"])
+    found = out_of_date(instance, graph, TRACK_ASSET_NAMES, ["new-0123456789abcdef"])
+    assert found == {"new-0123456789abcdef": dict.fromkeys(TRACK_ASSET_NAMES, MISSING)}
+
+
+@pytest.mark.parametrize(
+    ("roots", "expected"),
+    [
+        ((), ()),
+        (("track_audio",), TRACK_ASSET_NAMES),
+        (("stems",), FROM_STEMS),
+        (("stem_features",), FROM_FEATURES),
+        (("separation_eval",), ("separation_eval",)),
+        (("transcription_prep",), ("transcription_prep",)),
+        (("transcription_prep", "stems"), FROM_STEMS),
+    ],
+)
+def test_downstream_comes_from_the_asset_graph(tmp_path, make_settings, roots, expected):
+    graph = build_definitions(make_settings(tmp_path)).resolve_asset_graph()
+    assert with_downstream(graph, roots, TRACK_ASSET_NAMES) == expected
