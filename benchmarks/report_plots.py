@@ -26,22 +26,11 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from demodata.signals import four_stems
 from reporting import pitch_contour_png, stem_spectrograms_png
 
 SR = 44100
 TARGET_S = 1.0
-
-
-def four_stems(seconds: float) -> dict[str, np.ndarray]:
-    """Seeded synthetic stems of ``seconds`` seconds."""
-    t = np.arange(int(seconds * SR)) / SR
-    rng = np.random.default_rng(1)
-    return {
-        "vocals": (0.4 * np.sin(2 * np.pi * 440 * t)).astype(np.float32),
-        "drums": (0.1 * rng.standard_normal((t.size, 2))).astype(np.float32),
-        "bass": (0.5 * np.sin(2 * np.pi * 55 * t)).astype(np.float32),
-        "other": np.zeros(t.size, np.float32),
-    }
 
 
 def timed(call: Callable[[], bytes], repeats: int) -> tuple[float, list[float], int]:

@@ -1,4 +1,4 @@
-"""A seeded synthetic music-like mix for separation tests and benchmarks.
+"""Seeded synthetic signals for separation and reporting tests and benchmarks.
 
 Not a song with ground truth (see :mod:`demodata.songs`): a vibrato tone line, a decaying bass
 tone and noise hits, fast to make at any length, the same for the same seed.
@@ -29,3 +29,16 @@ def synthetic_mix(seconds: float, rate: int = RATE, seed: int = 0, channels: int
     mono = 0.3 * voice + 0.3 * bass + 0.2 * hits
     out = np.stack([mono * (1 - 0.1 * c) for c in range(channels)], axis=1)
     return (0.8 * out / np.abs(out).max()).astype(np.float32)
+
+
+def four_stems(seconds: float, rate: int = RATE) -> dict[str, np.ndarray]:
+    """Seeded 4stems-shaped float32 stems: a 440 Hz tone (vocals), stereo noise (drums), a
+    55 Hz tone (bass) and silence (other), for plots and their benchmark."""
+    t = np.arange(int(seconds * rate)) / rate
+    rng = np.random.default_rng(1)
+    return {
+        "vocals": (0.4 * np.sin(2 * np.pi * 440 * t)).astype(np.float32),
+        "drums": (0.1 * rng.standard_normal((t.size, 2))).astype(np.float32),
+        "bass": (0.5 * np.sin(2 * np.pi * 55 * t)).astype(np.float32),
+        "other": np.zeros(t.size, np.float32),
+    }

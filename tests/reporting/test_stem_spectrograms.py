@@ -9,21 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from demodata.signals import four_stems
 from reporting import stem_spectrograms_png
 from tests.reporting.png_image import decode_png
 
 SR = 44100
-
-
-def four_stems(seconds: float) -> dict[str, np.ndarray]:
-    t = np.arange(int(seconds * SR)) / SR
-    rng = np.random.default_rng(1)
-    return {
-        "vocals": (0.4 * np.sin(2 * np.pi * 440 * t)).astype(np.float32),
-        "drums": (0.1 * rng.standard_normal((t.size, 2))).astype(np.float32),
-        "bass": (0.5 * np.sin(2 * np.pi * 55 * t)).astype(np.float32),
-        "other": np.zeros(t.size, np.float32),
-    }
 
 
 def test_four_30s_stems_small():
