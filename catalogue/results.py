@@ -5,8 +5,10 @@ Encodings (the same in CSV cells and JSON values):
 
 - a missing value (SQL ``NULL``) is an empty CSV cell and JSON ``null``;
 - non-finite floats are the text ``inf``, ``-inf`` and ``nan`` (JSON strings ``"inf"``,
-  ``"-inf"``, ``"nan"``), so that ``-inf`` dBFS (digital silence) is not confused with a missing
-  value; ``float(text)`` reads all three back;
+  ``"-inf"``, ``"nan"``), so that a non-finite value (an undefined evaluation score stored as
+  NaN, a query's own ``'-inf'::DOUBLE``) is not confused with a missing value; ``float(text)``
+  reads all three back (stored dBFS levels are finite: silence is -120 dBFS, see
+  :mod:`catalogue.schema`);
 - floats are written with the shortest digits that read back to the same value (a ``FLOAT``
   ``0.1`` is ``0.1``, not ``0.10000000149011612``);
 - lists, arrays, structs and maps are JSON text in CSV (``[0.5,"-inf",null]``) and JSON values

@@ -2,24 +2,19 @@
 
 ``frame_rms_dbfs`` is the RMS of a 2048-sample window centred on each grid frame
 (zero-padded at the edges), in dB relative to a full-scale sine's peak of 1.0
-(``20 log10(rms)``, floored at ``FLOOR_DBFS``). A frame is *active* when it exceeds the
-silence threshold; a stem whose active share is below ``min_active_ratio`` is silent.
+(``20 log10(rms)``, floored at :data:`dbfs.FLOOR_DBFS`, -120 dBFS, the floor of every level
+stemline stores). A frame is *active* when it exceeds the silence threshold; a stem whose active
+share is below ``min_active_ratio`` is silent.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from dbfs import FLOOR_DBFS, to_dbfs
 from features.grid import FrameGrid
 
 LEVEL_WINDOW = 2048
-FLOOR_DBFS = -120.0
-
-
-def to_dbfs(rms: np.ndarray | float) -> np.ndarray:
-    """``20 log10(rms)`` floored at ``FLOOR_DBFS``."""
-    rms = np.maximum(np.asarray(rms, dtype=np.float64), 10 ** (FLOOR_DBFS / 20))
-    return 20.0 * np.log10(rms)
 
 
 def frame_rms_dbfs(signal: np.ndarray, grid: FrameGrid, window: int = LEVEL_WINDOW) -> np.ndarray:

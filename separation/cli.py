@@ -4,31 +4,24 @@
 
     stemline separate -p spleeter:2stems -o out song.wav other.flac
 
-Wrong arguments are refused before the model loads, with one line and exit status 2: numbers
-that are not finite or out of range, a filename format that cannot name files inside the output
-folder, an output folder that is a file, and a batch in which two inputs would write the same
-stem file. Every input is then processed even when another one fails; the exit status is 1 when
-any input failed (with a per-file error summary) and 0 when all succeeded. Outputs of a failed
-input are never left half-written. Tracebacks of unexpected errors are logged with
-``--verbose`` only.
+This module is their arguments: :func:`register` adds both sub-commands to the ``stemline``
+parser, and its argument types refuse numbers that are not finite or out of range with one
+line and exit status 2, before any model loads. What the commands do is in
+:mod:`separation.separate_command` and :mod:`separation.models_command`.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import math
-import sys
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from .configs import EMBEDDED_NAMES, EMBEDDED_PREFIX
 from .device import DEVICES
-from .output import CODECS, DEFAULT_FILENAME_FORMAT
-
-log = logging.getLogger(__name__)
+from .models_command import run_fetch, run_list
+from .output import CODECS
+from .precision import DEFAULT_PRECISION, PRECISIONS
+from .separate_command import run_separate
+from .stem_paths import DEFAULT_FILENAME_FORMAT
 
 
 def offset_seconds(text: str) -> float:
@@ -123,8 +116,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     sep.add_argument(
         "--device", choices=DEVICES, default="auto",
-        help="where the model runs: auto (a GPU if TensorFlow sees one), cpu, or gpu "
+        help="where the model runs: auto (a GPU if the Keras backend sees one), cpu, or gpu "
         "(an error without one)",
+    )  # fmt: skip
+    sep.add_argument(
+        "--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
+        help="exact (float32, no TF32; the default), tf32 (TF32 matrix products on GPUs that "
+        "have them) or bf16 (the U-Net in bfloat16)",
     )  # fmt: skip
     sep.add_argument(
         "--batch-tracks", type=at_least_one, default=1, metavar="N",
@@ -147,164 +145,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fetch.set_defaults(func=run_fetch)
     listing = msub.add_parser("list", help="list configurations and local checkpoints")
     listing.set_defaults(func=run_list)
-
-
-def run_fetch(args: argparse.Namespace) -> int:
-    """Fetch and verify checkpoints, printing where each one lives."""
-    from .provider import IntegrityError, ModelProvider, ModelUnavailable
-
-    provider = ModelProvider()
-    status = 0
-    for name in args.names:
-        try:
-            files = provider.get(name)
-        except (ModelUnavailable, IntegrityError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            status = 1
-            continue
-        print(f"{name}: {files.directory} (sha256 {files.checkpoint_sha256[:16]}, {files.source})")
-    return status
-
-
-def run_list(args: argparse.Namespace) -> int:
-    """List the embedded configurations and which checkpoints are present locally."""
-    from .configs import load_config
-    from .provider import MARKER, default_model_path
-
-    root = default_model_path()
-    print(f"MODEL_PATH: {root}")
-    for short in EMBEDDED_NAMES:
-        cfg = load_config(EMBEDDED_PREFIX + short)
-        present = (root / cfg.model_dir / MARKER).is_file()
-        print(
-            f"  {EMBEDDED_PREFIX + short:<24} {', '.join(cfg.instruments):<40} "
-            f"<= {cfg.cutoff_hz / 1000:.1f} kHz  checkpoint {cfg.model_dir}: "
-            + ("present" if present else "not fetched")
-        )
-    return 0
-
-
-def run_separate(args: argparse.Namespace) -> int:
-    """Separate every file; report failures per file and return 1 if any failed."""
-    from tqdm import tqdm
-
-    from .audio import AudioError, probe
-    from .checkpoint import CheckpointError
-    from .configs import ConfigError
-    from .device import DeviceError
-    from .output import (
-        OutputError,
-        check_destination,
-        check_filename_format,
-        parse_bitrate,
-        plan_stem_paths,
-    )
-    from .provider import IntegrityError, ModelUnavailable
-    from .separator import Separator
-
-    try:
-        check_filename_format(args.filename_format)
-        parse_bitrate(args.bitrate)
-        check_destination(args.output)
-        separator = Separator(
-            args.params, mwf=args.mwf, overlap=args.overlap,
-            chunk_segments=args.chunk_segments, multichannel=args.multichannel,
-            device=args.device, batch_tracks=args.batch_tracks,
-        )  # fmt: skip
-    except (ConfigError, OutputError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-    durations: dict[Path, float] = {}
-    failures: dict[Path, str] = {}
-    for path in args.files:
-        try:
-            info = probe(path)
-        except AudioError as exc:
-            failures[path] = str(exc)
-            continue
-        if args.duration is not None and round(args.duration * info.sample_rate) < 1:
-            failures[path] = (
-                f"{path}: duration {args.duration:g} s is under one sample at {info.sample_rate} Hz"
-            )
-            continue
-        durations[path] = info.duration_s
-    try:
-        # Two inputs writing one stem file would silently keep only the later one's stems.
-        plan_stem_paths(
-            [path for path in args.files if path in durations], args.output,
-            separator.instruments, args.filename_format, args.codec,
-        )  # fmt: skip
-        separator.device  # noqa: B018 -- resolve now: `--device gpu` without one is an error
-    except (DeviceError, OutputError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    total = sum(durations.values())
-    bar = tqdm(
-        total=round(total, 1), unit="s", unit_scale=True, desc="separating",
-        disable=args.no_progress or None, file=sys.stderr,
-    )  # fmt: skip
-    bar_lock = threading.Lock()
-
-    def progress_for(path: Path) -> Callable[[int, int], None]:
-        seconds = durations[path]
-        if args.duration is not None:
-            seconds = max(0.0, min(seconds - args.offset, args.duration))
-        credited = 0.0
-
-        def progress(done: int, n: int) -> None:
-            nonlocal credited
-            target = seconds * done / n
-            with bar_lock:
-                bar.update(round(target - credited, 3))
-                bar.set_postfix_str(path.name[-30:])
-            credited = target
-
-        return progress
-
-    written = 0
-    started = time.perf_counter()
-    todo = [path for path in args.files if path not in failures]
-    if todo:
-        try:
-            separator.load()
-        except (CheckpointError, IntegrityError, ModelUnavailable) as exc:
-            bar.close()
-            print(f"error: cannot load {args.params}: {exc}", file=sys.stderr)
-            return 2
-    try:
-        results = separator.separate_files(
-            todo, args.output, progress_for=progress_for,
-            filename_format=args.filename_format, codec=args.codec, bitrate=args.bitrate,
-            offset=args.offset, duration=args.duration,
-        )  # fmt: skip
-        for path, result in results:
-            if isinstance(result, AudioError | OutputError):
-                failures[path] = str(result)
-                continue
-            if isinstance(result, Exception):  # one broken input must not stop the batch
-                log.info("separating %s failed", path, exc_info=result)  # trace with --verbose
-                failures[path] = f"{path}: {type(result).__name__}: {result}"
-                continue
-            written += 1
-            for inst, n in result.clipped_samples.items():
-                log.warning("%s: %s stem clipped at full scale in %d samples", path, inst, n)
-            tqdm.write(
-                f"{path} -> {', '.join(str(p) for p in result.stems.values())}", file=sys.stderr
-            )
-    finally:
-        bar.close()
-    elapsed = time.perf_counter() - started
-    print(
-        f"separated {written} of {len(args.files)} files ({total:.1f} s of audio) "
-        f"in {elapsed:.1f} s",
-        file=sys.stderr,
-    )
-    if failures:
-        print(f"{len(failures)} file(s) failed:", file=sys.stderr)
-        for path in args.files:
-            if path in failures:
-                message = failures[path]
-                print(f"  {path}: {message.removeprefix(str(path) + ': ')}", file=sys.stderr)
-        return 1
-    return 0

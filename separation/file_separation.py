@@ -35,14 +35,9 @@ from .audio import (
     to_stereo,
 )
 from .background import BackgroundConsumer
-from .output import (
-    DEFAULT_FILENAME_FORMAT,
-    LOSSLESS_CODECS,
-    StemWriter,
-    parse_bitrate,
-    stem_paths,
-)
+from .output import LOSSLESS_CODECS, StemWriter, parse_bitrate
 from .residual import SumResidual, residual_band_hz
+from .stem_paths import DEFAULT_FILENAME_FORMAT, stem_paths
 from .stream import Progress, iter_model_rate
 
 if TYPE_CHECKING:

@@ -3,7 +3,8 @@ stems after they were written.
 
 An input is read whole once (:func:`inspect_audio`): its header must be sane and within
 :data:`MAX_SAMPLE_RATE`, :data:`MAX_CHANNELS` and the configured longest duration, its samples
-finite; its peak and RMS level are measured on the way. :func:`inspect_unchanged` does the same
+finite; its peak and RMS level are measured on the way (in dBFS, digital silence at
+:data:`dbfs.FLOOR_DBFS`). :func:`inspect_unchanged` does the same
 for a file that must still hold the content a scan hashed, checked after decoding, so that the
 bytes inspected are the bytes that name the track.
 
@@ -20,6 +21,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import soundfile as sf
 
+from dbfs import level_dbfs
 from separation.audio import AudioError, probe, read_blocks
 
 #: Highest sample rate accepted, in Hz (the highest rate studio formats use).
@@ -28,11 +30,6 @@ MAX_SAMPLE_RATE = 384_000
 MAX_CHANNELS = 32
 #: Sample formats that cannot hold NaN or infinity, so their samples need no finiteness scan.
 INTEGER_SUBTYPES = frozenset({"PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32"})
-
-
-def level_dbfs(value: float) -> float:
-    """``value`` (an amplitude, full scale 1) in dBFS; ``-inf`` for digital silence."""
-    return float(20 * np.log10(value)) if value > 0 else -float("inf")
 
 
 def inspect_audio(path: str | os.PathLike, max_duration_s: float) -> dict:
@@ -49,7 +46,8 @@ def inspect_audio(path: str | os.PathLike, max_duration_s: float) -> dict:
     -------
     dict
         ``duration_s``, ``sample_rate``, ``channels``, ``n_samples``, ``format``, ``subtype``,
-        ``peak_dbfs`` and ``rms_dbfs`` (``-inf`` for digital silence).
+        ``peak_dbfs`` and ``rms_dbfs`` (floored at :data:`dbfs.FLOOR_DBFS`, -120 dBFS, the
+        level of digital silence).
 
     Raises
     ------

@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LIBRARIES = ("separation", "features", "catalogue", "evaluation", "transcription", "reporting")
 #: Top-level packages of the Dagster layer, which the libraries never import.
 DAGSTER_LAYER = ("dagster", "assets", "orchestration", "resources")
+#: The storage modules whose paths and schemas only :mod:`catalogue.store` applies for assets.
+STORAGE_INTERNALS = ("catalogue.layout", "catalogue.schema", "catalogue.integrity")
 #: Shipped or run code outside ``tests/`` (``tests`` itself is imported only by tests).
 NOT_TESTS = (
     *LIBRARIES,
@@ -21,6 +23,7 @@ NOT_TESTS = (
     "resources",
     "demodata",
     "atomicfile",
+    "dbfs",
     "benchmarks",
     "scripts",
 )
@@ -37,6 +40,16 @@ def imported_modules(path: Path) -> set[str]:
             base = package[: len(package) - node.level + 1] if node.level else ()
             module = ".".join([*base, *([node.module] if node.module else [])])
             names.add(module)
+    return names
+
+
+def imported_names(path: Path) -> set[str]:
+    """:func:`imported_modules` plus ``module.name`` for every ``from module import name``, so
+    that ``from catalogue import layout`` is seen as importing ``catalogue.layout``."""
+    names = imported_modules(path)
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
 
 
@@ -81,6 +94,26 @@ def test_the_catalogue_imports_no_features_essentia_or_tensorflow():
 
 def test_evaluation_reads_annotations_without_demodata():
     assert offenders(("evaluation",), {"demodata"}) == {}
+
+
+def test_assets_reach_storage_only_through_the_store():
+    found = {
+        str(path.relative_to(ROOT)): hits
+        for path in sorted((ROOT / "assets").rglob("*.py"))
+        if (
+            hits := {
+                name
+                for name in imported_names(path)
+                if any(name == m or name.startswith(f"{m}.") for m in STORAGE_INTERNALS)
+            }
+        )
+    }
+    assert found == {}
+    assert "catalogue.store" in imported_modules(ROOT / "assets" / "records.py")
+
+
+def test_the_packages_below_the_libraries_import_none_of_them():
+    assert offenders(("atomicfile", "dbfs"), {*LIBRARIES, *DAGSTER_LAYER, "demodata"}) == {}
 
 
 def test_only_tests_import_tests():

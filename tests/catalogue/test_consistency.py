@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import polars as pl
 
+from catalogue.catalogue_file import write_catalogue_file
 from catalogue.consistency import compare_row_counts
 from catalogue.layout import StorageLayout, write_parquet
-from catalogue.query import write_catalogue_file
 from catalogue.schema import EVALUATION_SCHEMA, TRACK_SCHEMA
 
 TRACK_ID = "ab" * 8

@@ -10,13 +10,10 @@ import polars as pl
 import pytest
 import soundfile as sf
 
-from catalogue.inventory import (
-    InputChanged,
-    discard_if_changed,
-    file_sha256,
-    scan,
-    track_file,
-)
+from catalogue.content_hash import file_sha256
+from catalogue.inventory import track_file
+from catalogue.scan import scan
+from catalogue.track_identity import InputChanged, discard_if_changed
 
 
 def tone(path, seconds=0.5, freq=440.0, rate=8000):
@@ -114,7 +111,7 @@ def test_scanning_one_root_keeps_the_other_roots_entries(tmp_path):
     assert rows(scan([a], only_a.inventory))[str(a / "x.wav")]["status"] == "removed"
 
 
-# --- Hazards (issue 14): entries that are not files, huge files, odd names, own storage ---
+# --- Hazards: entries that are not files, huge files, odd names, own storage ---
 
 
 def finishes(fn, seconds=120.0):
@@ -224,7 +221,7 @@ def test_a_huge_file_does_not_hold_back_new_files(tmp_path):
 
 
 def test_a_name_that_is_not_utf8_is_stored_losslessly_and_shown_escaped(tmp_path):
-    from catalogue.inventory import real_path
+    from catalogue.path_names import real_path
 
     raw = os.fsencode(tmp_path) + b"/Caf\xe9.wav"
     tone(tmp_path / "tmp.wav")

@@ -8,8 +8,10 @@ import duckdb
 import polars as pl
 import pytest
 
+from catalogue.catalogue_file import write_catalogue_file
 from catalogue.layout import StorageLayout, UnsafeNameError, write_parquet
-from catalogue.query import QueryRefused, row_counts, run_query, write_catalogue_file
+from catalogue.query import row_counts, run_query
+from catalogue.read_only import QueryRefused
 from catalogue.schema import STORED_TABLES, TRACK_SCHEMA
 
 
@@ -162,7 +164,7 @@ def _truncate(path):
 
 
 def test_a_damaged_file_is_named_and_skipped_only_when_asked(tmp_path):
-    from catalogue.query import UnreadableFilesError
+    from catalogue.connection import UnreadableFilesError
 
     _, bad = _summary_files(tmp_path, ["aa" * 8, "bb" * 8])
     _truncate(bad)
@@ -208,7 +210,7 @@ def test_glob_characters_in_the_root_match_only_themselves(tmp_path, name):
 
 
 def test_duckdb_spills_inside_the_storage_root_only(tmp_path):
-    from catalogue.query import open_catalogue
+    from catalogue.sandbox import open_catalogue
 
     with open_catalogue(tmp_path) as catalogue:
         spill = catalogue.con.execute("SELECT current_setting('temp_directory')").fetchall()
@@ -217,7 +219,7 @@ def test_duckdb_spills_inside_the_storage_root_only(tmp_path):
 
 
 def test_tables_read_follows_the_derived_views():
-    from catalogue.query import tables_read
+    from catalogue.views import tables_read
 
     assert tables_read("SELECT 1") == set()
     assert tables_read("SELECT count(*) FROM tracks") == {"files", "track_records"}

@@ -1,12 +1,15 @@
-"""Frame grid, analysis signal and level helpers."""
+"""Frame grid, analysis signal and level helpers (levels floored at -120 dBFS)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+import dbfs
+import features.level
+from dbfs import FLOOR_DBFS
 from features.grid import FrameGrid, analysis_signal
-from features.level import frame_rms_dbfs
+from features.level import active_level_dbfs, frame_rms_dbfs
 
 
 def test_grid_has_100_frames_per_second_centred_on_multiples_of_10_ms():
@@ -47,3 +50,21 @@ def test_frame_level_of_a_sine_is_minus_3_dbfs():
     level = frame_rms_dbfs(x, grid)
     assert abs(np.median(level[5:-5]) - (-3.01)) < 0.05
     assert level[0] < level[50]  # half-empty window at the start
+
+
+def test_frame_level_of_a_minus_20_dbfs_sine_is_minus_23_01_dbfs():
+    t = np.arange(44100) / 44100
+    x = (0.1 * np.sin(2 * np.pi * 441 * t)).astype(np.float32)
+    level = frame_rms_dbfs(x, FrameGrid.for_samples(x.size))
+    np.testing.assert_allclose(level[5:-5], -23.0103, atol=0.01)
+
+
+def test_digital_silence_is_the_floor_of_every_level():
+    silence = np.zeros(44100, np.float32)
+    grid = FrameGrid.for_samples(silence.size)
+    level = frame_rms_dbfs(silence, grid)
+    assert np.all(level == FLOOR_DBFS) and FLOOR_DBFS == -120.0
+    assert active_level_dbfs(level, level > -50.0) == FLOOR_DBFS
+    # features.level uses the one definition in dbfs, as separation does.
+    assert features.level.FLOOR_DBFS is dbfs.FLOOR_DBFS
+    assert features.level.to_dbfs is dbfs.to_dbfs

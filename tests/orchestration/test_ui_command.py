@@ -15,7 +15,8 @@ import polars as pl
 import pytest
 import soundfile as sf
 
-from orchestration.cli import SENSOR_INTERVAL_S, main, ui_command
+from orchestration.cli import main
+from orchestration.commands.ui import SENSOR_INTERVAL_S, ui_command
 from resources.settings import StemlineSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -149,7 +150,7 @@ def test_real_ui_scans_the_given_folder_into_the_given_storage(tmp_path):
     assert keys, output[-3000:]
     files = pl.read_parquet(store / "inventory" / "files.parquet")
     assert files["path"].to_list() == [str(music / "song.wav")]
-    # The partition key is readable: the file's slug before its track id (issue 14, item 19).
+    # The partition key is readable: the file's slug before its track id.
     assert keys == [f"song-{tid}" for tid in files["track_id"].to_list()]
     assert "folder sensor audio_folder_sensor is on" in output
     assert str(music) in output

@@ -15,8 +15,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from catalogue.inventory import scan
 from catalogue.layout import StorageLayout, write_parquet
+from catalogue.scan import scan
 from demodata import write_demo_songs
 
 REPO = Path(__file__).resolve().parents[2]

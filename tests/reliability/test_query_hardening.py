@@ -1,5 +1,5 @@
-"""``stemline query`` as a careless or hostile user drives it (issue 14): damaged files, bad
-storage and output paths, CSV/JSON encodings, start-up imports, timeouts and the DuckDB temp
+"""``stemline query`` as a careless or hostile user drives it: damaged files, bad storage
+and output paths, CSV/JSON encodings, start-up imports, timeouts and the DuckDB temp
 folder. Each test runs the real command in a subprocess on real files."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from catalogue.inventory import INVENTORY_SCHEMA
+from catalogue.inventory_schema import INVENTORY_SCHEMA
 from catalogue.layout import StorageLayout, write_parquet
 from catalogue.schema import STORED_TABLES, TRACK_SCHEMA
 
@@ -98,7 +98,7 @@ def one_line_error(proc) -> str:
     return lines[0]
 
 
-# --- 5: one damaged Parquet file --------------------------------------------------------------
+# --- One damaged Parquet file --------------------------------------------------------------
 
 
 def test_a_damaged_file_leaves_other_queries_answering(tmp_path):
@@ -154,7 +154,7 @@ def test_the_catalogue_asset_builds_over_the_readable_files(tmp_path):
     con.close()
 
 
-# --- 7 and 18: -o FILE --------------------------------------------------------------------------
+# --- -o FILE --------------------------------------------------------------------------
 
 
 def test_output_inside_the_storage_root_is_refused(tmp_path):
@@ -245,7 +245,7 @@ def test_stdout_on_a_full_disk_is_one_line_and_exit_1(tmp_path):
     assert "No space left" in one_line_error(proc)
 
 
-# --- 10: glob characters in the storage path -----------------------------------------------------
+# --- Glob characters in the storage path -----------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -262,7 +262,7 @@ def test_glob_characters_in_the_storage_path_read_that_folder_only(tmp_path, nam
     assert proc.stdout.splitlines() == ["n", "1"]
 
 
-# --- 12: CSV and JSON encodings -----------------------------------------------------------------
+# --- CSV and JSON encodings -----------------------------------------------------------------
 
 
 def test_csv_holds_list_columns_as_json_text(tmp_path):
@@ -294,7 +294,7 @@ def test_json_keeps_infinities_apart_from_missing_values(tmp_path):
     assert csv.stdout.splitlines() == ["a,b,c,d,e,l", '-inf,,nan,inf,0.1,"[""-inf"",null,1.5]"']
 
 
-# --- 13: start-up imports -------------------------------------------------------------------------
+# --- Start-up imports -------------------------------------------------------------------------
 
 
 def test_query_imports_neither_dagster_nor_essentia_nor_tensorflow(tmp_path):
@@ -337,7 +337,7 @@ def test_settings_file_and_environment_reach_the_query_command(tmp_path):
     assert bad.returncode == 2 and "storage_rot" in one_line_error(bad)
 
 
-# --- 14: missing storage, large results, timeouts -------------------------------------------------
+# --- Missing storage, large results, timeouts -------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", ["missing", "file", "empty folder"])
@@ -382,7 +382,7 @@ def test_timeout_stops_a_long_query_with_one_line(tmp_path):
     assert "--timeout" in one_line_error(proc)
 
 
-# --- 15: DuckDB's temp folder ------------------------------------------------------------------
+# --- DuckDB's temp folder ------------------------------------------------------------------
 
 
 def test_a_query_cannot_read_the_working_directory_temp_folder(tmp_path):

@@ -23,7 +23,7 @@ import polars as pl
 import pytest
 
 from catalogue.integrity import TRACK_ASSETS, check_track_outputs
-from catalogue.inventory import empty_inventory
+from catalogue.inventory_schema import empty_inventory
 from catalogue.layout import FEATURE_KINDS, StorageLayout
 from catalogue.query import run_query
 from catalogue.schema import TRACK_SCHEMA
@@ -69,7 +69,7 @@ def bad_corpus(folder: Path) -> list[str]:
     return bad
 
 
-# -- item 5: every expected output is checked ------------------------------------------------
+# -- Every expected output is checked ------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +167,7 @@ def test_every_other_output_is_checked(processed, relative, asset):
     assert [(p.path, p.problem, p.asset) for p in outputs.problems] == [(path, "missing", asset)]
 
 
-# -- item 5: the run names the file and regenerates it -----------------------------------------
+# -- The run names the file and regenerates it -----------------------------------------
 
 
 def test_run_names_and_regenerates_damaged_outputs(songs, make_settings, instance, tmp_path):
@@ -260,7 +260,7 @@ def test_cli_reprocesses_a_truncated_stems_table_with_one_line(songs, tmp_path):
     assert again.stdout.startswith("processed 1, unchanged 0, failed 0")
 
 
-# -- item 16: one line per bad file; only the given folders ------------------------------------
+# -- One line per bad file; only the given folders ------------------------------------
 
 
 def test_bad_files_are_one_line_each_and_other_folders_are_left_alone(tmp_path):
@@ -303,7 +303,7 @@ def _step_failures(instance: dg.DagsterInstance) -> list:
     return failures
 
 
-# -- item 18: unusable storage, damaged inventory -----------------------------------------------
+# -- Unusable storage, damaged inventory -----------------------------------------------
 
 
 def _one_error_line(capsys) -> str:

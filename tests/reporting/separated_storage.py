@@ -16,8 +16,8 @@ import numpy as np
 import polars as pl
 import soundfile as sf
 
-from catalogue.inventory import scan
 from catalogue.layout import FEATURE_KINDS, StorageLayout, write_parquet
+from catalogue.scan import scan
 from catalogue.schema import STEM_SCHEMA, TRACK_SCHEMA
 from demodata import load_stems, write_demo_songs
 

@@ -1,4 +1,5 @@
-"""Sample rates, channel counts and offsets: what goes in comes back at the same rate and length."""
+"""Sample rates, channel counts and offsets: what goes in comes back at the same rate and length;
+the levels measured while stems are written, digital silence at the -120 dBFS floor."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from catalogue.schema import stem_table
+from dbfs import FLOOR_DBFS
 from demodata.signals import synthetic_mix
 from separation.audio import to_stereo
+from separation.output import StemWriter
 
 
 def test_other_sample_rates_are_resampled_and_returned_at_the_input_rate(separator_2stems):
@@ -76,3 +80,31 @@ def test_file_at_48k_is_written_back_at_48k(separator_2stems, tmp_path):
     for stem in res.stems.values():
         info = sf.info(stem)
         assert (info.samplerate, info.frames, info.channels) == (48000, len(x), 2)
+
+
+def test_stem_levels_are_measured_as_written_with_silence_at_the_floor(tmp_path):
+    t = np.arange(44100) / 44100
+    sine = 0.1 * np.sin(2 * np.pi * 441.0 * t)  # -20 dBFS peak, whole periods
+    writer = StemWriter(tmp_path / "sine.wav", 44100, 2, "wav")
+    writer.write(np.stack([sine, sine], axis=1).astype(np.float32))
+    writer.commit()
+    rms, peak = writer.levels_dbfs
+    assert peak == pytest.approx(-20.0, abs=1e-3)
+    assert rms == pytest.approx(-23.0103, abs=1e-3)  # a sine's RMS: 10 log10(2) dB below its peak
+    silent = StemWriter(tmp_path / "silent.wav", 44100, 2, "wav")
+    silent.write(np.zeros((44100, 2), np.float32))
+    silent.commit()
+    assert silent.levels_dbfs == (FLOOR_DBFS, FLOOR_DBFS) == (-120.0, -120.0)
+
+
+def test_a_digitally_silent_file_has_stems_at_the_floor_in_the_stems_table(
+    separator_2stems, tmp_path
+):
+    path = tmp_path / "silence.wav"
+    sf.write(path, np.zeros((44100, 2), np.float32), 44100, subtype="PCM_16")
+    res = separator_2stems.separate_to_file(path, tmp_path / "out", codec="flac")
+    assert res.levels_dbfs == {
+        stem: (FLOOR_DBFS, FLOOR_DBFS) for stem in ("vocals", "accompaniment")
+    }
+    table = stem_table(res.stems, res.levels_dbfs, res.clipped_samples, track_id="0" * 16)
+    assert table["rms_dbfs"].to_list() == table["peak_dbfs"].to_list() == [-120.0, -120.0]

@@ -1,7 +1,7 @@
-"""Inspection of inputs and stems on real files: a tone's level is measured, files beyond the
-limits or with NaN are refused naming the file, a file changed since its scan is reported as
-changed (also when its new content does not decode), and stems are checked against the
-mixture's length, rate and finiteness."""
+"""Inspection of inputs and stems on real files: a tone's level is measured (digital silence at
+the -120 dBFS floor), files beyond the limits or with NaN are refused naming the file, a file
+changed since its scan is reported as changed (also when its new content does not decode), and
+stems are checked against the mixture's length, rate and finiteness."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from catalogue.inventory import InputChanged, check_unchanged
+from catalogue.track_identity import InputChanged, check_unchanged
+from dbfs import FLOOR_DBFS
 from separation.audio import AudioError
 from separation.inspection import (
     MAX_CHANNELS,
@@ -46,12 +47,20 @@ def test_a_tone_is_measured(tmp_path):
     assert meta["rms_dbfs"] == pytest.approx(20 * np.log10(0.5 / np.sqrt(2)), abs=1e-3)
 
 
-def test_digital_silence_is_minus_infinity(tmp_path):
+def test_a_minus_20_dbfs_sine_has_its_peak_at_minus_20_and_its_rms_at_minus_23_01(tmp_path):
+    path = tmp_path / "sine.wav"
+    sf.write(path, tone(amplitude=0.1), RATE, subtype="FLOAT")
+    meta = inspect_audio(str(path), max_duration_s=10)
+    assert meta["peak_dbfs"] == pytest.approx(-20.0, abs=1e-3)
+    assert meta["rms_dbfs"] == pytest.approx(-23.0103, abs=1e-3)  # -20 - 10 log10(2)
+
+
+def test_digital_silence_is_the_floor_not_minus_infinity(tmp_path):
     path = tmp_path / "silence.flac"
     sf.write(path, np.zeros((RATE, 2), np.float32), RATE)
     meta = inspect_audio(str(path), max_duration_s=10)
-    assert meta["peak_dbfs"] == meta["rms_dbfs"] == -np.inf
-    assert level_dbfs(1.0) == 0.0
+    assert meta["peak_dbfs"] == meta["rms_dbfs"] == FLOOR_DBFS == -120.0
+    assert level_dbfs(1.0) == 0.0 and level_dbfs(0.0) == FLOOR_DBFS
 
 
 def test_a_file_longer_than_the_maximum_is_refused(tmp_path):

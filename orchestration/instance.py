@@ -1,0 +1,65 @@
+"""The Dagster instance ``stemline`` runs against: where it lives, and runs a crash left behind.
+
+``DAGSTER_HOME`` (default ``<storage_root>/.dagster``) is shared by ``stemline run`` and
+``stemline ui``, so runs of either show up in the other. Its ``dagster.yaml`` caps the heavy
+steps with pools. A killed ``stemline run`` leaves its runs "started" with their pool slots
+held; the next ``stemline run`` on the same host fails them and frees the slots.
+"""
+
+import logging
+import os
+import socket
+from pathlib import Path
+
+import dagster as dg
+
+from atomicfile import process_alive
+from resources.settings import StemlineSettings
+
+log = logging.getLogger(__name__)
+
+DAGSTER_YAML = """\
+# Written by stemline. Pools cap concurrent heavy steps across runs: `separation` (the model;
+# raise it to the number of GPUs with `dagster instance concurrency set separation N`) and
+# `catalogue` (one writer).
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+def ensure_dagster_home(settings: StemlineSettings) -> Path:
+    """Point ``DAGSTER_HOME`` at a persistent instance folder with stemline's pool limits."""
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.layout.root / ".dagster").absolute()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+HOST_TAG, PID_TAG = "stemline/host", "stemline/pid"
+
+
+def recover_crashed_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Fail the runs a killed ``stemline run`` left "started" on this host and free their pool
+    slots; without this, a crashed run would hold the ``separation`` slot forever."""
+    host = socket.gethostname()
+    stuck = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+            tags={HOST_TAG: host},
+        )
+    )
+    recovered = []
+    for run in stuck:
+        pid = int(run.tags.get(PID_TAG, "0"))
+        if pid and pid != os.getpid() and not process_alive(pid):
+            instance.report_run_failed(run, f"its process {pid} died (killed or crashed)")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            recovered.append(run.run_id)
+            log.warning("run %s: process %d died; marked failed, pool slots freed", run.run_id, pid)
+    return recovered
