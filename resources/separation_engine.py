@@ -1,11 +1,11 @@
 """The separation engine: a Spleeter model loaded once per process, and the stems code version.
 
 :class:`SeparationEngine` is a Dagster resource whose configuration is every separation option
-(model, MWF, overlap, device, tracks per batch, segments per chunk). Dagster calls
-:meth:`~SeparationEngine.setup_for_execution` once per run and process that uses it, which loads
-the model; every step in that process then reuses it. ``stemline run`` sets one engine up for
-the whole folder and hands it to each track's run (:mod:`orchestration.pipeline`), so the model
-loads once per ``stemline run``.
+(model, MWF, overlap, device, tracks per batch, segments per chunk, precision, weights file,
+Keras backend). The model loads on first use in a run, once per run and process (a run is a
+batch of tracks, :mod:`assets.track_assets`), and every track of the run reuses it.
+``stemline run`` sets one engine up for the whole folder and hands it to each of its runs
+(:mod:`orchestration.pipeline`), so the model loads once per ``stemline run``.
 
 The stems code version (:meth:`SeparationEngine.code_version`) is a constant of the code and
 the configuration, never of the machine: it names the model, the checkpoint the model is
@@ -26,10 +26,12 @@ from pydantic import PrivateAttr
 
 from separation import Separator
 from separation.configs import ModelConfig, load_config
+from separation.precision import DEFAULT_PRECISION, Precision
 from separation.provider import RELEASE_SHA256
 
-#: Bump when stemline's signal path changes its output, so stems show as stale.
-ENGINE_VERSION = "1"
+#: Bump when what the stems step stores changes (the stem audio its signal path computes, or the
+#: stems table, such as the levels measured while writing), so stems show as stale.
+ENGINE_VERSION = "2"
 
 
 def expected_checkpoint_digest(config: ModelConfig) -> str:
@@ -52,58 +54,63 @@ def expected_checkpoint_digest(config: ModelConfig) -> str:
     return "cfg-" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def stems_code_version(model: str, mwf: bool = False, overlap: bool = False) -> str:
-    """``<model>[+mwf][+overlap]@<expected checkpoint digest>/engine<ENGINE_VERSION>``.
+def stems_code_version(
+    model: str, mwf: bool = False, overlap: bool = False, precision: str = DEFAULT_PRECISION
+) -> str:
+    """``<model>[+mwf][+overlap][+<precision>]@<expected checkpoint digest>/engine<N>``.
 
-    Only options that change the stems enter it: the device, the tracks per batch and the
-    segments per chunk do not (chunked, batched and whole-file separation give the same
-    stems, which the separation tests assert).
+    Only options that change the stems enter it: a precision other than ``exact`` does
+    (``+tf32``, ``+bf16``); the device, the Keras backend, the tracks per batch and the
+    segments per chunk do not (chunked, batched and whole-file separation, and the TensorFlow
+    and JAX backends, give the same stems to float32 rounding, which the separation tests
+    assert).
     """
     digest = expected_checkpoint_digest(load_config(model))
     options = "".join(flag for flag, on in (("+mwf", mwf), ("+overlap", overlap)) if on)
+    options += Precision(precision).code_version_flag
     return f"{model}{options}@{digest}/engine{ENGINE_VERSION}"
 
 
 class SeparationEngine(dg.ConfigurableResource):
     """Spleeter separation (:class:`separation.Separator`) shared by every step in a process.
 
-    The model loads in :meth:`setup_for_execution`. A load that fails there (weights not
-    fetched yet and the network down, say) is tried again by the first step that asks for the
-    separator, so the failure belongs to that step: its retry policy applies and its message
-    names the cause.
+    The model loads on the first call of :meth:`separator` in a run (once per process and
+    run; ``stemline run`` sets one engine up for all its runs), not in
+    :meth:`setup_for_execution`: a run that only computes features or checks never loads it,
+    and a load that fails (weights not fetched yet and the network down, say) fails the step
+    that needed it, whose retry policy applies and whose message names the cause.
     """
 
     model: str = "spleeter:2stems"
     mwf: bool = False
     overlap: bool = False
-    #: ``auto`` (a GPU when TensorFlow sees one), ``cpu`` or ``gpu`` (fails without one).
+    #: ``auto`` (a GPU when the Keras backend sees one), ``cpu`` or ``gpu`` (fails without one).
     device: str = "auto"
     #: Tracks separated at once by the multi-track calls; raise it on a GPU.
     batch_tracks: int = 1
     #: Segments (11.9 s each) per processing chunk; ``None``: the device's default.
     chunk_segments: int | None = None
+    #: ``exact`` (float32, no TF32), ``tf32`` or ``bf16`` (:mod:`separation.precision`).
+    precision: str = DEFAULT_PRECISION
+    #: A converted weights file (:mod:`separation.weights_file`) instead of the checkpoint,
+    #: for hosts without TensorFlow.
+    weights: str | None = None
+    #: The Keras backend the model must run on; ``None``: ``KERAS_BACKEND``'s. Keras picks
+    #: its backend once per process, so a process already running another one fails to load.
+    backend: str | None = None
 
     _separator: Separator | None = PrivateAttr(default=None)
 
     def code_version(self) -> str:
         """The stems code version for this configuration (:func:`stems_code_version`)."""
-        return stems_code_version(self.model, self.mwf, self.overlap)
-
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Load the model once for this run and process (see the class docstring)."""
-        try:
-            self._separator = self._load()
-        except Exception as exc:  # tried again, and raised, in the step that needs it
-            if context.log is not None:
-                context.log.warning(f"separation model not loaded yet: {exc}")
-            self._separator = None
+        return stems_code_version(self.model, self.mwf, self.overlap, self.precision)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         """Drop the model, so its memory goes with the run that loaded it."""
         self._separator = None
 
     def separator(self) -> Separator:
-        """The loaded separator; loaded now if :meth:`setup_for_execution` could not."""
+        """The loaded separator, loaded on first use."""
         if self._separator is None:
             self._separator = self._load()
         return self._separator
@@ -117,4 +124,7 @@ class SeparationEngine(dg.ConfigurableResource):
             device=self.device,
             batch_tracks=self.batch_tracks,
             chunk_segments=self.chunk_segments,
+            precision=self.precision,
+            weights=self.weights,
+            backend=self.backend,
         ).load()

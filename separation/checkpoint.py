@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,15 +30,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .provider import sha256_file
-
 if TYPE_CHECKING:
     import keras
 
     from .configs import ModelConfig
 
+log = logging.getLogger(__name__)
+
 BN_PARTS = ("gamma", "beta", "moving_mean", "moving_variance")
-CACHE_FORMAT = 1
+#: Version of the converted cache's name (a new one leaves older caches unused).
+CACHE_FORMAT = 2
 
 
 class CheckpointError(RuntimeError):
@@ -86,8 +87,18 @@ def unused_variables(cfg: ModelConfig) -> set[str]:
 
 
 def read_checkpoint(prefix: Path) -> dict[str, np.ndarray]:
-    """Read every variable of a TF checkpoint (``prefix`` is ``.../model``, without suffix)."""
-    import tensorflow as tf
+    """Read every variable of a TF checkpoint (``prefix`` is ``.../model``, without suffix).
+
+    Only TensorFlow reads these files: without it, a converted weights file
+    (:mod:`separation.weights_file`) is the way to the weights.
+    """
+    try:
+        import tensorflow as tf
+    except ImportError as exc:
+        raise CheckpointError(
+            f"{prefix}: reading a TensorFlow checkpoint needs TensorFlow ({exc}); install it "
+            "or load a converted weights file (Separator(weights=...))"
+        ) from exc
 
     index = Path(f"{prefix}.index")
     if not index.is_file():
@@ -176,34 +187,24 @@ def load_converted(
 ) -> ConvertedWeights:
     """Return the model's weights, from the converted cache when it is present and intact.
 
-    The first load reads the TF checkpoint and writes an ``.npz`` of the mapped weights (with
-    its sha256 beside it) to ``cache_dir``; later loads read that file, which is several times
-    faster. A cache file whose digest does not match is ignored and rewritten, never used.
+    The first load reads the TF checkpoint and writes its mapped weights to ``cache_dir`` as a
+    float32 weights file (:mod:`separation.weights_file`, which records its own digest and the
+    checkpoint's); later loads read that file, which is several times faster and needs no
+    TensorFlow. A cache file that is damaged or records another checkpoint is ignored and
+    rewritten, never used.
     """
-    key = _cache_key(cfg, checkpoint_sha256)
-    if cache_dir is not None:
-        npz = cache_dir / f"{key}.npz"
-        digest_file = cache_dir / f"{key}.sha256"
-        if npz.is_file() and digest_file.is_file():
-            recorded = digest_file.read_text().strip()
-            if recorded == sha256_file(npz):
-                with np.load(npz) as data:
-                    weights = {k: data[k] for k in data.files}
-                return ConvertedWeights(weights, checkpoint_sha256)
+    from .weights_file import WeightsFileError, read_weights, write_weights
+
+    cached = None if cache_dir is None else cache_dir / f"{_cache_key(cfg, checkpoint_sha256)}.npz"
+    if cached is not None and cached.is_file():
+        try:
+            found = read_weights(cached, cfg, expected_checkpoint_sha256=checkpoint_sha256)
+        except WeightsFileError as exc:
+            log.warning("converting the checkpoint again: %s", exc)
+        else:
+            if found.storage == "float32":
+                return ConvertedWeights(found.weights, checkpoint_sha256)
     weights = map_checkpoint(cfg, read_checkpoint(prefix))
-    if cache_dir is not None:
-        _write_cache(cache_dir, key, weights)
+    if cached is not None:
+        write_weights(cached, cfg, weights, checkpoint_sha256)
     return ConvertedWeights(weights, checkpoint_sha256)
-
-
-def _write_cache(cache_dir: Path, key: str, weights: dict[str, np.ndarray]) -> None:
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cache_dir / f".{key}.{os.getpid()}.npz.tmp"
-    with tmp.open("wb") as fh:
-        np.savez(fh, **weights)
-    digest = sha256_file(tmp)
-    tmp_digest = cache_dir / f".{key}.{os.getpid()}.sha256.tmp"
-    tmp_digest.write_text(digest + "\n")
-    # The digest goes in place last: a reader only trusts an npz whose digest file matches it.
-    os.replace(tmp, cache_dir / f"{key}.npz")
-    os.replace(tmp_digest, cache_dir / f"{key}.sha256")

@@ -1,6 +1,7 @@
-"""Where the separation model runs: ``--device auto|cpu|gpu``.
+"""Where the separation model runs: ``--device auto|cpu|gpu``, on any Keras backend.
 
-``auto`` takes the first GPU TensorFlow sees and the CPU otherwise; ``gpu`` insists on a GPU
+``auto`` takes the first GPU the Keras backend sees (TensorFlow's physical GPUs, JAX's ``gpu``
+devices, PyTorch's CUDA devices) and the CPU otherwise; ``gpu`` insists on a GPU
 and fails with a clear error when there is none (a silent fallback to the CPU would turn a
 one-hour GPU job into a day); ``cpu`` keeps everything on the CPU even where a GPU exists.
 """
@@ -23,10 +24,10 @@ class DeviceError(RuntimeError):
 
 @dataclass(frozen=True)
 class Device:
-    """A resolved device: its kind (``cpu``/``gpu``) and TensorFlow's name for it."""
+    """A resolved device: its kind (``cpu``/``gpu``) and Keras's name for it (``keras.device``)."""
 
     kind: str
-    tf_name: str
+    name: str
 
     @property
     def default_chunk_segments(self) -> int:
@@ -54,26 +55,25 @@ def _gpu_count() -> tuple[int, str]:
 
 
 def resolve_device(requested: str = "auto") -> Device:
-    """Resolve ``auto``/``cpu``/``gpu`` against the GPUs the Keras backend can see
-    (TensorFlow for the separation engine; JAX or PyTorch run the model alone).
+    """Resolve ``auto``/``cpu``/``gpu`` against the GPUs the active Keras backend can see.
 
     Raises
     ------
     ValueError
         ``requested`` is not one of :data:`DEVICES`.
     DeviceError
-        ``gpu`` was requested and TensorFlow sees no GPU.
+        ``gpu`` was requested and the backend sees no GPU.
     """
     if requested not in DEVICES:
         raise ValueError(f"device must be one of {', '.join(DEVICES)}, got {requested!r}")
     if requested == "cpu":
-        return Device("cpu", "/CPU:0")
+        return Device("cpu", "cpu:0")
     gpus, runtime = _gpu_count()
     if gpus:
-        return Device("gpu", "/GPU:0")
+        return Device("gpu", "gpu:0")
     if requested == "gpu":
         raise DeviceError(
-            f"device 'gpu' requested but no GPU is visible to {runtime} (for the separation "
-            "engine install stemline[gpu], TensorFlow with CUDA, and check nvidia-smi)"
+            f"device 'gpu' requested but no GPU is visible to {runtime} (install the backend's "
+            "CUDA build, e.g. stemline[gpu] for TensorFlow, and check nvidia-smi)"
         )
-    return Device("cpu", "/CPU:0")
+    return Device("cpu", "cpu:0")

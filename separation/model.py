@@ -1,11 +1,13 @@
 """The model a :class:`~separation.Separator` runs, loaded once and shared by every call.
 
 Spleeter rebuilds its estimator for every call; here a :class:`SeparationModel` resolves its
-device, fetches and verifies the checkpoint, builds the Keras U-Net and assigns its weights
-once, on first use, then keeps one :class:`~separation.engine.ChunkProcessor` per chunk size
-(segments per chunk). Concurrent tracks must share one processor, since its
-:class:`~separation.batching.ModelBatcher` is what puts their chunks into one model call, so
-loading and building processors are serialised by a lock.
+device, fetches and verifies the checkpoint (or reads a converted weights file, which needs no
+TensorFlow: :mod:`separation.weights_file`), builds the Keras U-Net with its precision's dtype
+policy and assigns its weights once, on first use, then keeps one
+:class:`~separation.engine.ChunkProcessor` per chunk size (segments per chunk). Concurrent
+tracks must share one processor, since its :class:`~separation.batching.ModelBatcher` is what
+puts their chunks into one model call, so loading and building processors are serialised by a
+lock.
 
 It also owns the chunk geometry (:meth:`SeparationModel.plan`), which depends on the same
 settings: segment count, overlap and whether tracks are batched.
@@ -13,23 +15,25 @@ settings: segment count, overlap and whether tracks are batched.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .backends import device_scope
 from .checkpoint import assign_weights, load_converted
 from .chunking import ChunkPlan
 from .device import Device, resolve_device
 from .engine import ChunkProcessor
+from .precision import Precision
+from .provider import CHECKPOINT_FILES, KNOWN_FILE_SHA256, ModelFiles, checkpoint_digest
 
 if TYPE_CHECKING:
     import keras
 
     from .configs import ModelConfig
-    from .provider import ModelFiles, ModelProvider
+    from .provider import ModelProvider
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,11 @@ class SeparationModel:
         Segments per chunk; the device's default when ``None``.
     batch_tracks : int
         Chunks per model call when tracks are batched (one per track).
+    precision : Precision, optional
+        Float precision (:mod:`separation.precision`); ``exact`` when ``None``.
+    weights : Path, optional
+        A converted weights file to load instead of the checkpoint; ``provider`` is then not
+        used and TensorFlow not needed.
     """
 
     def __init__(
@@ -63,12 +72,16 @@ class SeparationModel:
         overlap: bool,
         chunk_segments: int | None,
         batch_tracks: int,
+        precision: Precision | None = None,
+        weights: Path | None = None,
     ) -> None:
         self.config = config
         self.provider = provider
         self.requested_device = device
         self.overlap = overlap
         self.batch_tracks = batch_tracks
+        self.precision = precision or Precision()
+        self.weights_path = None if weights is None else Path(weights)
         self._chunk_segments = chunk_segments
         self._device: Device | None = None
         self._keras: keras.Model | None = None
@@ -112,20 +125,34 @@ class SeparationModel:
         from .unet import build_unet
 
         started = time.perf_counter()
-        files = self.provider.get(self.config.model_dir)
-        converted = load_converted(
-            self.config, files.prefix, files.checkpoint_sha256,
-            cache_dir=self.provider.model_path / ".converted",
-        )  # fmt: skip
-        with device_scope(self.device):
+        weights, files = self._read_weights()
+        with device_scope(self.device.name), self.precision.scope(), self.precision.building():
             model = build_unet(self.config)
-            assign_weights(model, converted.weights)
+            assign_weights(model, weights)
         self._keras, self._files = model, files
         log.info(
             "loaded %s (checkpoint %s, from %s) on %s in %.1fs",
             self.config.name, files.checkpoint_sha256[:12], files.source, self.device.kind,
             time.perf_counter() - started,
         )  # fmt: skip
+
+    def _read_weights(self) -> tuple[dict, ModelFiles]:
+        """The mapped weights and the checkpoint they come from: from the weights file when
+        one is given, else from the provider's checkpoint through the converted cache."""
+        if self.weights_path is not None:
+            from .weights_file import read_weights
+
+            found = read_weights(
+                self.weights_path, self.config, published_checkpoint_digest(self.config)
+            )
+            source = f"weights file {found.path} ({found.storage})"
+            return found.weights, ModelFiles(found.path.parent, found.checkpoint_sha256, source)
+        files = self.provider.get(self.config.model_dir)
+        converted = load_converted(
+            self.config, files.prefix, files.checkpoint_sha256,
+            cache_dir=self.provider.model_path / ".converted",
+        )  # fmt: skip
+        return converted.weights, files
 
     def processor(self, segments: int) -> ChunkProcessor:
         """The chunk processor for chunks of ``segments`` segments (built once, shared)."""
@@ -137,7 +164,7 @@ class SeparationModel:
                     0, cfg.frame_length, cfg.frame_step, cfg.T, segments, self.overlap
                 )
                 self._processors[segments] = ChunkProcessor(
-                    cfg, self._keras, template, self.device.tf_name, self.batch_tracks
+                    cfg, self._keras, template, self.device.name, self.batch_tracks, self.precision
                 )
             return self._processors[segments]
 
@@ -155,16 +182,10 @@ class SeparationModel:
         return ChunkPlan(n_samples, cfg.frame_length, cfg.frame_step, cfg.T, segments, self.overlap)
 
 
-@contextlib.contextmanager
-def device_scope(device: Device) -> Iterator[None]:
-    """Place the model's variables on ``device`` (TensorFlow backend; the model itself is
-    backend-neutral and other Keras backends place it themselves)."""
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        yield
-        return
-    import tensorflow as tf
-
-    with tf.device(device.tf_name):
-        yield
+def published_checkpoint_digest(config: ModelConfig) -> str | None:
+    """The checkpoint digest (:func:`~separation.provider.checkpoint_digest`) of the published
+    checkpoint ``config`` loads, where its files' digests are known; ``None`` elsewhere."""
+    known = KNOWN_FILE_SHA256.get(config.checkpoint_name, {})
+    if not all(name in known for name in CHECKPOINT_FILES):
+        return None
+    return checkpoint_digest(known)

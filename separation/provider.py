@@ -37,6 +37,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from wheelfiles import sha256_of
+
 log = logging.getLogger(__name__)
 
 MARKER = ".stemline-checkpoint.json"
@@ -107,11 +109,7 @@ def release_url() -> str:
 
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_of(path)
 
 
 def checkpoint_digest(file_digests: dict[str, str]) -> str:

@@ -22,14 +22,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .backends import select_backend
 from .configs import ModelConfig, load_config
 from .device import DEVICES, Device
 from .file_separation import SeparationResult, separate_to_file
 from .in_memory import separate_waveform
 from .model import SeparationModel
 from .multitrack import run_concurrently
-from .output import DEFAULT_FILENAME_FORMAT, plan_stem_paths
+from .precision import DEFAULT_PRECISION, Precision
 from .provider import ModelFiles, ModelProvider
+from .stem_paths import DEFAULT_FILENAME_FORMAT, plan_stem_paths
 from .stream import BlockSource, Progress, iter_model_rate
 
 if TYPE_CHECKING:
@@ -65,11 +67,22 @@ class Separator:
     provider : ModelProvider, optional
         Where checkpoints come from; default :class:`ModelProvider` (``MODEL_PATH``).
     device : str
-        ``"auto"`` (a GPU if TensorFlow sees one, else the CPU), ``"cpu"`` or ``"gpu"`` (an
-        error when there is none); see :mod:`separation.device`.
+        ``"auto"`` (a GPU if the Keras backend sees one, else the CPU), ``"cpu"`` or ``"gpu"``
+        (an error when there is none); see :mod:`separation.device`.
     batch_tracks : int
         Tracks :meth:`separate_files` and :meth:`separate_many` process at once, their chunks
         batched into shared model calls (:mod:`separation.batching`); raise it on a GPU.
+    precision : str
+        ``"exact"`` (default: float32, no TF32), ``"tf32"`` or ``"bf16"``; see
+        :mod:`separation.precision`.
+    weights : str or Path, optional
+        A converted weights file (:mod:`separation.weights_file`) to load instead of the
+        checkpoint: no TensorFlow needed, ``provider`` unused.
+    backend : str, optional
+        The Keras backend this separator must run on (``tensorflow``, ``jax``, ``torch``): set
+        for this process when keras is not imported yet, an error when keras already runs on
+        another (:func:`separation.backends.select_backend`). ``None``: whatever Keras runs on
+        (``KERAS_BACKEND``).
 
     Examples
     --------
@@ -90,7 +103,12 @@ class Separator:
         provider: ModelProvider | None = None,
         device: str = "auto",
         batch_tracks: int = 1,
+        precision: str = DEFAULT_PRECISION,
+        weights: str | Path | None = None,
+        backend: str | None = None,
     ) -> None:
+        if backend is not None:
+            select_backend(backend)
         self.config = (
             params_descriptor
             if isinstance(params_descriptor, ModelConfig)
@@ -108,6 +126,7 @@ class Separator:
         self.provider = provider or ModelProvider()
         self.requested_device = device
         self.batch_tracks = batch_tracks
+        self.precision = Precision(precision).name
         self._core = SeparationModel(
             self.config,
             self.provider,
@@ -115,6 +134,8 @@ class Separator:
             overlap=overlap,
             chunk_segments=chunk_segments,
             batch_tracks=batch_tracks,
+            precision=Precision(precision),
+            weights=None if weights is None else Path(weights),
         )
 
     # -- model -------------------------------------------------------------------------------
@@ -278,7 +299,7 @@ class Separator:
         ------
         OutputError
             Before anything is written, when two inputs would write the same stem file or one
-            file is given twice (:func:`separation.output.plan_stem_paths`): one input's stems
+            file is given twice (:func:`separation.stem_paths.plan_stem_paths`): one input's stems
             must never silently replace another's.
         """
         paths = [Path(p) for p in audio_descriptors]

@@ -22,6 +22,10 @@ sets them for this process and, through the environment, for its child processes
 The import is caught by a finder on ``sys.meta_path`` that wraps only ``tensorflow``'s own
 loader and removes itself once used, so nothing is imported early: a command that never
 needs TensorFlow never pays for it.
+
+Being the entry points' one call for the separation's process settings, it also gives the JAX
+backend its persistent compilation cache (:func:`separation.backends.configure_jax_cache`,
+environment variables only; JAX is not imported).
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ import tempfile
 from collections.abc import Iterator
 from importlib.machinery import ModuleSpec
 from types import ModuleType
+
+from .backends import configure_jax_cache
 
 #: Lines of TensorFlow's start-up that say nothing a user must act on.
 CHATTER = re.compile(
@@ -65,6 +71,7 @@ def configure_tensorflow(verbose: bool = False) -> None:
     (``stemline -v ui``) reaches the processes it starts. Once TensorFlow is imported, only
     the environment of child processes changes.
     """
+    configure_jax_cache()
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose else "2")
     if os.environ["TF_CPP_MIN_LOG_LEVEL"].strip() in ("", "0") or "tensorflow" in sys.modules:

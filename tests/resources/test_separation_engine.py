@@ -57,7 +57,7 @@ def test_code_versions_do_not_depend_on_the_weights_being_present(
     missing = code_versions(build_definitions(without_weights))
     assert missing == present
     assert sensor_run_keys(without_weights) == keys_present
-    assert present["stems"] == f"spleeter:2stems@{RELEASE_SHA256['2stems'][:12]}/engine1"
+    assert present["stems"] == f"spleeter:2stems@{RELEASE_SHA256['2stems'][:12]}/engine2"
     assert list(empty.iterdir()) == []  # nothing was fetched or written
 
 
@@ -68,6 +68,11 @@ def test_the_code_version_names_model_expected_checkpoint_and_options():
     # Options that change the stems change it; where and how fast they are computed does not.
     assert SeparationEngine(mwf=True).code_version() == base.replace("2stems@", "2stems+mwf@")
     assert SeparationEngine(overlap=True).code_version() != base
+    assert SeparationEngine(precision="tf32").code_version() == base.replace("@", "+tf32@")
+    assert SeparationEngine(precision="bf16", mwf=True).code_version() == base.replace(
+        "@", "+mwf+bf16@"
+    )
+    assert SeparationEngine(precision="exact", backend="jax").code_version() == base
     same = SeparationEngine(device="cpu", batch_tracks=4, chunk_segments=2).code_version()
     assert same == base
     # The 16 kHz variant loads the 2stems checkpoint, but is another model.

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_device_resolution_follows_what_tensorflow_sees():
-    assert resolve_device("cpu").tf_name == "/CPU:0"
+    assert resolve_device("cpu").name == "cpu:0"
     assert resolve_device("auto").kind == ("gpu" if HAS_GPU else "cpu")
     with pytest.raises(ValueError, match="tpu"):
         resolve_device("tpu")
