@@ -29,9 +29,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from catalogue.examples import EXAMPLES  # noqa: E402
-from catalogue.inventory import INVENTORY_SCHEMA  # noqa: E402
+from catalogue.inventory_schema import INVENTORY_SCHEMA  # noqa: E402
 from catalogue.layout import StorageLayout, write_parquet  # noqa: E402
-from catalogue.query import connect  # noqa: E402
+from catalogue.sandbox import connect  # noqa: E402
 from catalogue.schema import STEM_SCHEMA, STORED_TABLES, TRACK_SCHEMA  # noqa: E402
 
 MODEL = "2stems"
@@ -75,6 +75,7 @@ def track_tables(track_id: str, seconds: float, rng: np.random.Generator) -> dic
             "f0_mean_hz": rng.uniform(80, 800, len(notes_on)),
             "rms_dbfs": rng.uniform(-40, -10, len(notes_on)),
             "velocity": rng.integers(1, 128, len(notes_on)),
+            "method": ["pitch_track"] * len(notes_on),
         }, schema=schema_of("notes"))  # fmt: skip
         summary = {c: None for c in schema_of("stem_summaries")} | keys | {
             "duration_s": seconds, "is_silent": False, "rms_dbfs": -20.0,

@@ -5,11 +5,11 @@ Spleeter engine and three tasks are scored against the ground truth, each measur
 the mixture, on the separated stem and on the true (oracle) stem:
 
 - melody of the vocal line: raw pitch accuracy, raw chroma accuracy, overall accuracy
-  (``mixture`` profile = Melodia 120-1000 Hz on the mix; ``vocals`` profile = YinFFT on
+  (``mixture`` profile = Melodia 120-1000 Hz on the mix; ``vocals`` profile = SwiftF0 on
   the vocals stem; Melodia on the vocals stem as a like-for-like check);
 - drum onsets: F-measure within 50 ms (``drums`` profile: HFC + complex);
 - vocal and bass line notes: F-measure without / with offsets (``vocals`` profile on
-  the mixture and the vocals stem; ``bass`` profile, YinFFT 35-400 Hz, on the mixture
+  the mixture and the vocals stem; ``bass`` profile, SwiftF0 46.9-400 Hz, on the mixture
   and the bass source).
 
 With ``spleeter:2stems`` (the only weights available offline) the drums and the bass
@@ -88,9 +88,9 @@ def evaluate_song(song, separated: dict[str, np.ndarray], settings: FeatureSetti
     if truth["has_vocals"]:
         inputs = {
             "mixture (Melodia)": feats(mixture, "mixture"),
-            "separated vocals (YinFFT)": feats(separated["vocals"], "vocals"),
+            "separated vocals (SwiftF0)": feats(separated["vocals"], "vocals"),
             "separated vocals (Melodia)": feats(separated["vocals"], "mixture"),
-            "true vocals (YinFFT)": feats(oracle["vocals"], "vocals"),
+            "true vocals (SwiftF0)": feats(oracle["vocals"], "vocals"),
         }
         for source, f in inputs.items():
             scores = score_pitch(f, truth["f0_vocals"])

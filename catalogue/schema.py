@@ -4,8 +4,16 @@ Each asset writes one Parquet file per track partition (see :mod:`catalogue.layo
 catalogue is a set of views over those files. Re-materialising a partition replaces its files
 atomically, so rows are never duplicated and readers never see half a write; many processes (or
 machines) can write partitions in parallel, and no database lock is held while the pipeline
-runs. Units are in the column names: ``_s`` seconds, ``_hz`` Hertz, ``_dbfs`` dB relative to
-full scale, ``_lufs`` integrated loudness, ``midi_`` MIDI note numbers (A4 = 69).
+runs.
+
+Units
+-----
+Units are in the column names: ``_s`` seconds, ``_hz`` Hertz, ``_lufs`` integrated loudness,
+``_db`` a ratio in decibels, ``midi_`` MIDI note numbers (A4 = 69), and ``_dbfs`` a level in dB
+relative to full scale: ``20 log10(amplitude)`` with full scale 1.0 (a full-scale sine has a
+peak of 0 dBFS and an RMS of -3.01 dBFS), floored at -120 dBFS (:data:`dbfs.FLOOR_DBFS`) in
+every table. Digital silence is -120 dBFS, never ``-inf``, so ``min``, ``avg`` or a difference
+over a level column stays a number.
 
 Views
 -----
@@ -27,7 +35,7 @@ pitch_frames     per 10 ms frame (100 frames/s, times at frame centres): f0_hz, 
 onsets           time_s, strength
 chroma_frames    per frame: chroma FLOAT[12], element [1] = C ... [12] = B (as stored by
                  ``features.chroma``), each frame normalised to a maximum of 1
-notes            onset_s, offset_s, midi_pitch, f0_mean_hz, rms_dbfs, velocity (1..127)
+notes            onset_s, offset_s, midi_pitch, f0_mean_hz, rms_dbfs, velocity (1..127), method
 stem_summaries   per stem: is_silent, loudness, active/voiced ratio, pitch range, onset rate, key
 evaluation       long format: track_id, model, stem, metric, value, reference
 runs             per asset and track: the Dagster run id, partition key and time of the last write
@@ -41,7 +49,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from .inventory import INVENTORY_SCHEMA
+from .inventory_schema import INVENTORY_SCHEMA
 
 KEYS = {"track_id": pl.String, "model": pl.String, "stem": pl.String}
 
@@ -78,6 +86,7 @@ NOTE_SCHEMA = {
     "f0_mean_hz": pl.Float32,
     "rms_dbfs": pl.Float32,
     "velocity": pl.Int32,
+    "method": pl.String,
 }
 
 SUMMARY_SCHEMA = {

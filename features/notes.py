@@ -1,6 +1,8 @@
-"""Note events of a monophonic stem, segmented from its pitch contour.
+"""The ``notes`` table, and note events of a monophonic stem segmented from its pitch contour.
 
-Table ``notes`` (one row per note, sorted by onset):
+Table ``notes`` (one row per note, sorted by onset); ``method`` says how the notes were made:
+``"pitch_track"`` here, ``"basic_pitch"`` for polyphonic stems (:mod:`features.basic_pitch_notes`,
+which fills the same columns from the basic-pitch model):
 
 ============  =======  ============================================================
 column        type     meaning
@@ -13,6 +15,7 @@ f0_mean_hz    Float32  mean f0 of the note's frames, Hz
 rms_dbfs      Float32  loudest frame RMS of the note, dBFS
 velocity      Int32    velocity proxy 1..127: ``round(127 * (1 + rms_dbfs / 60))``,
                        clipped (0 dBFS -> 127, -60 dBFS -> 1)
+method        String   ``pitch_track`` or ``basic_pitch`` (:data:`NOTE_TABLE_METHODS`)
 ============  =======  ============================================================
 
 Method (documented equivalent of a pitch-contour segmentation): each voiced run of
@@ -44,6 +47,9 @@ from features.validation import (
 )
 
 SPLIT_PERSISTENCE_FRAMES = 3
+#: Values of the ``method`` column.
+NOTE_TABLE_METHODS = ("pitch_track", "basic_pitch")
+METHOD = "pitch_track"
 
 
 def velocity_from_dbfs(rms_dbfs: np.ndarray | float) -> np.ndarray:
@@ -101,6 +107,7 @@ def segment_notes(
                     float(f0_hz[a:b].mean()),
                     level,
                     int(velocity_from_dbfs(level)),
+                    METHOD,
                 )
             )
     if not rows:
@@ -118,7 +125,8 @@ def validate_notes(frame: pl.DataFrame) -> None:
     """Check a ``notes`` table; raise :class:`FeatureValidationError` if malformed.
 
     Checks the schema, finite values, non-negative onsets sorted ascending, offsets
-    after onsets, MIDI pitch in 0..127, positive f0 and velocity in 1..127.
+    after onsets, MIDI pitch in 0..127, positive f0, velocity in 1..127 and a known
+    ``method``.
     """
     family = "notes"
     require_schema(frame, NOTE_SCHEMA, family)
@@ -133,3 +141,6 @@ def validate_notes(frame: pl.DataFrame) -> None:
     require_range(frame, "velocity", 1, 127, family)
     if frame.height and frame["f0_mean_hz"].min() <= 0:
         raise FeatureValidationError(f"{family}: f0_mean_hz must be positive")
+    unknown = set(frame["method"].unique().to_list()) - set(NOTE_TABLE_METHODS)
+    if unknown:
+        raise FeatureValidationError(f"{family}: unknown method {sorted(map(str, unknown))}")

@@ -9,8 +9,9 @@ frame           Int32    frame index on the shared grid
 time_s          Float64  frame centre, seconds
 f0_hz           Float32  fundamental frequency in Hz; 0.0 when unvoiced
 voiced          Int8     1 voiced, 0 unvoiced
-confidence      Float32  estimator confidence in [0, 1] (YinFFT confidence, Melodia
-                         salience confidence, or pYIN voiced probability)
+confidence      Float32  estimator confidence in [0, 1] (YinFFT confidence, neural
+                         voicing confidence, Melodia salience confidence, or pYIN
+                         voiced probability)
 rms_dbfs        Float32  frame RMS level (2048-sample window), dBFS
 ==============  =======  ==========================================================
 
@@ -24,6 +25,12 @@ Methods (chosen per stem in :mod:`features.settings`):
     voiced runs shorter than 30 ms are dropped. This replaces essentia's pYIN, whose
     frame probabilities are uniform in essentia 2.1b6.dev1389 (its pitch on a pure
     440 Hz tone is 69 Hz; see README).
+``swiftf0``, ``crepe_tiny`` (neural, monophonic)
+    A pretrained network's f0 and voicing confidence on the grid
+    (:mod:`features.pitch_swiftf0`, :mod:`features.pitch_crepe`), then the same voicing
+    decision as ``yinfft`` with the network's own threshold (``swiftf0_voicing_confidence``,
+    ``crepe_voicing_confidence``), octave folding and short-run removal. The weights come
+    from pinned PyPI wheels (:mod:`features.pitch_models`).
 ``melodia`` (polyphonic stems: other, piano, accompaniment, mixture)
     essentia ``PredominantPitchMelodia`` on the peak-normalised signal with
     ``voicingTolerance`` from the profile (1.4 instead of the default 0.2).
@@ -40,7 +47,10 @@ import polars as pl
 from catalogue.schema import PITCH_SCHEMA
 from features.grid import FrameGrid
 from features.level import frame_rms_dbfs, normalise_peak
-from features.settings import StemProfile
+from features.pitch_crepe import crepe_pitch
+from features.pitch_models import crepe_tiny_weights, swiftf0_session
+from features.pitch_swiftf0 import swiftf0_pitch
+from features.settings import NEURAL_PITCH_METHODS, StemProfile
 from features.validation import (
     FeatureValidationError,
     require_finite,
@@ -111,6 +121,33 @@ def drop_short_runs(voiced: np.ndarray, min_frames: int = MIN_RUN_FRAMES) -> np.
     return voiced
 
 
+def neural_pitch(
+    method: str,
+    signal: np.ndarray,
+    grid: FrameGrid,
+    profile: StemProfile,
+    stem_level_dbfs: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """f0 (Hz) and voicing confidence on the grid from a neural tracker, before gating.
+
+    The model is loaded once per process (:mod:`features.pitch_models`).
+    """
+    if method == "swiftf0":
+        return swiftf0_pitch(
+            swiftf0_session(),
+            signal,
+            grid,
+            profile.pitch_min_hz,
+            profile.pitch_max_hz,
+            stem_level_dbfs,
+        )
+    if method == "crepe_tiny":
+        return crepe_pitch(
+            crepe_tiny_weights(), signal, grid, profile.pitch_min_hz, profile.pitch_max_hz
+        )
+    raise ValueError(f"unknown neural pitch method {method!r}")
+
+
 def estimate_pitch(
     signal: np.ndarray,
     grid: FrameGrid,
@@ -134,12 +171,21 @@ def estimate_pitch(
         The stem's active level (for the yinfft voicing gate).
     """
     method = profile.pitch_method
-    if method == "yinfft":
-        f0, conf = _yinfft(signal, grid, profile)
+    if method == "yinfft" or method in NEURAL_PITCH_METHODS:
+        if method == "yinfft":
+            f0, conf = _yinfft(signal, grid, profile)
+            threshold = profile.voicing_confidence
+        else:
+            f0, conf = neural_pitch(method, signal, grid, profile, stem_level_dbfs)
+            threshold = (
+                profile.swiftf0_voicing_confidence
+                if method == "swiftf0"
+                else profile.crepe_voicing_confidence
+            )
         in_range = (f0 >= profile.pitch_min_hz) & (f0 <= profile.pitch_max_hz)
         gate_level = frame_rms_dbfs(signal, grid, window=VOICING_GATE_WINDOW)
         voiced = (
-            (conf >= profile.voicing_confidence)
+            (conf >= threshold)
             & active
             & in_range
             & (gate_level >= stem_level_dbfs - profile.voicing_gate_db)

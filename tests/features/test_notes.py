@@ -24,6 +24,7 @@ def _melody(amplitude=0.5):
 def test_three_note_melody_gives_three_notes():
     notes = extract_stem_features(_melody(), SR, "vocals").notes
     assert notes["midi_pitch"].to_list() == [m for _, _, m in MELODY]
+    assert set(notes["method"]) == {"pitch_track"}
     np.testing.assert_allclose(notes["onset_s"], [on for on, _, _ in MELODY], atol=0.03)
     np.testing.assert_allclose(notes["offset_s"], [off for _, off, _ in MELODY], atol=0.04)
     np.testing.assert_allclose(notes["f0_mean_hz"], [midi_hz(m) for _, _, m in MELODY], rtol=0.01)
@@ -45,8 +46,7 @@ def test_velocity_proxy_follows_level():
     assert velocity_from_dbfs(0.0) == 127 and velocity_from_dbfs(-90.0) == 1
 
 
-def test_polyphonic_and_drum_stems_have_no_notes():
-    assert extract_stem_features(_melody(), SR, "other").notes.height == 0
+def test_drum_stems_have_no_notes():
     assert extract_stem_features(_melody(), SR, "drums").notes.height == 0
 
 
@@ -58,6 +58,7 @@ def _notes(**changes):
         "f0_mean_hz": [261.6, 293.7],
         "rms_dbfs": [-12.0, -14.0],
         "velocity": [102, 98],
+        "method": ["pitch_track", "basic_pitch"],
     }
     data.update(changes)
     return pl.DataFrame(data, schema=NOTE_SCHEMA)
@@ -71,6 +72,7 @@ def _notes(**changes):
         ({"onset_s": [-0.1, 0.5]}, "negative"),
         ({"midi_pitch": [60, 200]}, "outside"),
         ({"f0_mean_hz": [261.6, float("nan")]}, "NaN"),
+        ({"method": ["pitch_track", "guess"]}, "unknown method"),
     ],
 )
 def test_validate_notes_rejects_malformed_tables(changes, match):

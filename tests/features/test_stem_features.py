@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from dbfs import FLOOR_DBFS
 from features import (
     FeatureSettings,
     FeatureValidationError,
@@ -64,7 +65,7 @@ def test_summary_of_a_tone():
     assert row["active_ratio"] == pytest.approx(1.0, abs=0.02)
     assert row["peak_dbfs"] == pytest.approx(20 * np.log10(0.5), abs=0.1)
     assert -30 < row["integrated_lufs"] < 0
-    assert row["n_notes"] == 1 and row["pitch_method"] == "yinfft"
+    assert row["n_notes"] == 1 and row["pitch_method"] == "swiftf0"
     assert int(np.argmax(row["mean_chroma"])) == 9  # 220 Hz is an A (0 = C)
     bad = summary.with_columns(summary["active_ratio"] * 0 + 1.5)
     with pytest.raises(FeatureValidationError, match="active_ratio"):
@@ -116,7 +117,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 def test_pool_workers_exit_when_the_process_that_started_them_is_killed():
     # The workers inherit the owner's stdout: `run` returns only once they have all exited
-    # (orphaned workers used to keep a killed `stemline run`'s output pipe open forever).
+    # (a worker left running would keep a killed `stemline run`'s output pipe open forever).
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
     owner = subprocess.run(
@@ -124,3 +125,16 @@ def test_pool_workers_exit_when_the_process_that_started_them_is_killed():
     )
     assert owner.returncode == -signal.SIGKILL
     assert owner.stdout.strip() == b"workers up"
+
+
+def test_stem_levels_of_digital_silence_are_the_floor_and_of_a_sine_its_level():
+    silent = extract_stem_features(np.zeros((SR, 2), np.float32), SR, "vocals").summary
+    row = silent.row(0, named=True)
+    assert row["rms_dbfs"] == row["peak_dbfs"] == FLOOR_DBFS == -120.0  # never -inf
+    t = np.arange(SR) / SR
+    sine = (0.1 * np.sin(2 * np.pi * 441.0 * t)).astype(np.float32)  # -20 dBFS peak
+    row = extract_stem_features(np.stack([sine, sine], axis=1), SR, "vocals").summary.row(
+        0, named=True
+    )
+    assert row["peak_dbfs"] == pytest.approx(-20.0, abs=0.01)
+    assert row["rms_dbfs"] == pytest.approx(-23.01, abs=0.01)

@@ -61,6 +61,7 @@ def test_png_with_contour_and_notes():
             "f0_mean_hz": [440.0],
             "rms_dbfs": [-6.0],
             "velocity": [114],
+            "method": ["pitch_track"],
         },
         schema=NOTE_SCHEMA,
     )

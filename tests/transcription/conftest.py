@@ -34,6 +34,7 @@ def notes() -> pl.DataFrame:
             "f0_mean_hz": midi_to_hz(pitch),
             "rms_dbfs": [-12.0, -30.0, 0.0],
             "velocity": velocity,
+            "method": ["pitch_track"] * len(on),
         },
         schema=NOTE_SCHEMA,
     )
