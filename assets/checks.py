@@ -1,5 +1,7 @@
-"""Asset checks. ERROR checks block the assets downstream of a bad partition; WARN checks only
-report (a clipped stem is still a stem).
+"""Asset checks. The track checks are evaluated inside the batch step, right after the asset
+they check (:data:`TRACK_CHECKS`): a failed ERROR check stops its track there (the assets
+downstream are not computed for it, and its partition fails); WARN checks only report (a
+clipped stem is still a stem).
 
 =========================== ======== =========================================================
 check                       severity passes when
@@ -26,37 +28,18 @@ there: :func:`separation.inspection.stem_problems`,
 and :func:`catalogue.consistency.compare_row_counts`.
 """
 
-import warnings
-
 import dagster as dg
 
 from catalogue.consistency import STABLE_ATTEMPTS, compare_row_counts
-from catalogue.integrity import DamagedFileError, read_checked
+from catalogue.store import DamagedFileError, TrackStore
 from features.coverage import coverage_problems
 from resources.settings import StemlineSettings
 from separation.configs import load_config
 from separation.inspection import stem_problems
 from separation.residual import RESIDUAL_LIMIT_DB, recorded_residual_db, residual_band_hz
 
-from .partitions import tracks_partitions
-from .records import partition_track_id, stem_rows, track_record
-
-
-def track_check(**kwargs):
-    """``dg.asset_check`` of one track partition (``tracks_partitions``).
-
-    Partitioned asset checks are a preview API in Dagster 1.13 that stemline relies on
-    knowingly: its ``PreviewWarning`` is silenced while each check is defined, and nowhere else.
-    """
-
-    def decorate(fn):
-        with warnings.catch_warnings():
-            warnings.filterwarnings(
-                "ignore", category=dg.PreviewWarning, message=".*partitions_def.*"
-            )
-            return dg.asset_check(partitions_def=tracks_partitions, **kwargs)(fn)
-
-    return decorate
+from .records import TrackPartition, required
+from .track_batch import TrackCheck
 
 
 def _problems_result(problems: list[str]) -> dg.AssetCheckResult:
@@ -69,35 +52,29 @@ def _problems_result(problems: list[str]) -> dg.AssetCheckResult:
     )
 
 
-@track_check(asset="stems", blocking=True)
-def stems_are_sound(
-    context: dg.AssetCheckExecutionContext, settings: StemlineSettings
-) -> dg.AssetCheckResult:
+def stems_are_sound(part: TrackPartition) -> dg.AssetCheckResult:
     """Each stem has the mixture's sample count and rate and only finite samples."""
-    layout = settings.layout
-    track_id = partition_track_id(context)
-    track = track_record(layout, track_id)
-    stems = {r["stem"]: r["path"] for r in stem_rows(layout, settings.model_name, track_id)}
+    store = part.store
+    track = required(store.track_record)
+    stems = {r["stem"]: r["path"] for r in required(store.stem_rows)}
     return _problems_result(stem_problems(stems, track["n_samples"], track["sample_rate"]))
 
 
-def sum_residual(settings: StemlineSettings, track_id: str) -> tuple[float, float]:
+def sum_residual(settings: StemlineSettings, store: TrackStore) -> tuple[float, float]:
     """In-band residual of the track's stems summed against its mixture: ``(dB, band edge in
     Hz)``, as the ``stems`` step measured and recorded it while writing the stems
     (:func:`~separation.residual.recorded_residual_db`)."""
-    track = track_record(settings.layout, track_id)
-    rows = stem_rows(settings.layout, settings.model_name, track_id)
+    track = required(store.track_record)
+    rows = required(store.stem_rows)
     band = residual_band_hz(load_config(settings.model), int(track["sample_rate"]))
     return recorded_residual_db(row.get("mixture_residual_db") for row in rows), band
 
 
-@track_check(asset="stems")
-def stems_sum_to_mixture(
-    context: dg.AssetCheckExecutionContext, settings: StemlineSettings
-) -> dg.AssetCheckResult:
+def stems_sum_to_mixture(part: TrackPartition) -> dg.AssetCheckResult:
     """The stems add up to the mixture in the band the masks cover (everything with
     ``mask_extension: average``, below the model's cutoff with ``zeros``)."""
-    residual_db, band = sum_residual(settings, partition_track_id(context))
+    settings = part.settings
+    residual_db, band = sum_residual(settings, part.store)
     passed = bool(residual_db <= RESIDUAL_LIMIT_DB)
     return dg.AssetCheckResult(
         passed=passed,
@@ -115,12 +92,9 @@ def stems_sum_to_mixture(
     )
 
 
-@track_check(asset="stems")
-def stems_not_clipped(
-    context: dg.AssetCheckExecutionContext, settings: StemlineSettings
-) -> dg.AssetCheckResult:
+def stems_not_clipped(part: TrackPartition) -> dg.AssetCheckResult:
     """Reports stems that were clipped at full scale when written."""
-    rows = stem_rows(settings.layout, settings.model_name, partition_track_id(context))
+    rows = required(part.store.stem_rows)
     clipped = {r["stem"]: r["clipped_samples"] for r in rows if r["clipped_samples"]}
     return dg.AssetCheckResult(
         passed=not clipped,
@@ -131,26 +105,38 @@ def stems_not_clipped(
     )
 
 
-@track_check(asset="stem_features", blocking=True)
-def features_cover_stems(
-    context: dg.AssetCheckExecutionContext, settings: StemlineSettings
-) -> dg.AssetCheckResult:
+def features_cover_stems(part: TrackPartition) -> dg.AssetCheckResult:
     """Every stem's features span its whole duration (silent stems excepted for pitch)."""
-    layout, model = settings.layout, settings.model_name
-    track_id = partition_track_id(context)
+    store = part.store
     problems = []
-    for row in stem_rows(layout, model, track_id):
+    for row in required(store.stem_rows):
         stem = row["stem"]
         try:
-            summary = read_checked(layout.features("summary", track_id, model, stem))
+            summary = store.feature_table("summary", stem)
             pitch = None
             if not summary["is_silent"][0]:
-                pitch = read_checked(layout.features("pitch", track_id, model, stem))
+                pitch = store.feature_table("pitch", stem)
         except DamagedFileError as exc:  # missing or unreadable: named, not a crash
             problems.append(f"{stem}: {exc}")
             continue
         problems += [f"{stem}: {p}" for p in coverage_problems(row["duration_s"], summary, pitch)]
     return _problems_result(problems)
+
+
+#: The checks of each track asset, evaluated in the batch step right after the asset
+#: (:mod:`assets.track_batch`); a failed blocking check stops the track there.
+TRACK_CHECKS = {
+    "stems": (
+        TrackCheck("stems_are_sound", stems_are_sound.__doc__, stems_are_sound, blocking=True),
+        TrackCheck("stems_sum_to_mixture", stems_sum_to_mixture.__doc__, stems_sum_to_mixture),
+        TrackCheck("stems_not_clipped", stems_not_clipped.__doc__, stems_not_clipped),
+    ),
+    "stem_features": (
+        TrackCheck(
+            "features_cover_stems", features_cover_stems.__doc__, features_cover_stems, True
+        ),
+    ),
+}
 
 
 @dg.asset_check(asset="catalogue", blocking=True)

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 import dagster as dg
 
 from catalogue.inventory import TRACK_ID_HEX
-from catalogue.layout import UnsafeNameError, check_track_id
+from catalogue.store import UnsafeNameError, check_track_id
 
 TRACKS = "tracks"
 tracks_partitions = dg.DynamicPartitionsDefinition(name=TRACKS)

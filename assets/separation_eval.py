@@ -9,61 +9,51 @@ Tracks without either are recorded as having nothing to evaluate.
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 
-from catalogue.integrity import read_checked
-from catalogue.layout import write_parquet
-from catalogue.schema import EVALUATION_SCHEMA
 from evaluation.annotations import has_annotations, load_annotations
 from evaluation.track_scores import annotation_records, scored_features, sdr_records
-from resources.settings import StemlineSettings
 
-from .partitions import tracks_partitions
-from .records import input_file, record_run, references, stem_rows, track_partition, track_record
+from .records import TrackPartition, required
+from .track_batch import StepResult, TrackStep
 
 
-@dg.asset(
-    partitions_def=tracks_partitions,
-    deps=["stems", "stem_features"],
-    group_name="evaluation",
-    kinds={"mir_eval", "parquet"},
-    code_version="1",
-)
-def separation_eval(
-    context: dg.AssetExecutionContext, settings: StemlineSettings
-) -> dg.MaterializeResult:
+def separation_eval(part: TrackPartition) -> StepResult:
     """Global SDR of each stem against reference stems, and feature accuracy against
     annotations, where the track has them; one long-format row per metric."""
-    layout, track_id, model = track_partition(context, settings)
-    track = track_record(layout, track_id)
-    rows = stem_rows(layout, model, track_id)
+    store = part.store
+    track = required(store.track_record)
+    rows = required(store.stem_rows)
     stems = {r["stem"]: r["path"] for r in rows}
-    refs = references(layout, track["path"])
+    refs = store.references(track["path"])
     n = int(rows[0]["duration_s"] * rows[0]["sample_rate"] + 0.5)
     records = sdr_records(refs, stems, n)
-    song_dir = Path(input_file(layout, track)).parent
+    song_dir = Path(store.input_file(track)).parent
     if has_annotations(song_dir):
         features = {
-            (kind, stem): read_checked(path)
+            (kind, stem): store.feature_table(kind, stem)
             for kind, stem in scored_features(list(stems))
-            if (path := layout.features(kind, track_id, model, stem)).is_file()
+            if store.has_feature_table(kind, stem)
         }
         records += annotation_records(load_annotations(song_dir), list(stems), features)
-    table = pl.DataFrame(
-        [
-            {**r, "track_id": track_id, "model": model, "run_id": context.run.run_id}
-            for r in records
-        ],
-        schema=EVALUATION_SCHEMA,
-    )
-    write_parquet(table, layout.evaluation(track_id, model))
-    record_run(context, layout, "separation_eval")
+    table = store.write_evaluation(records, part.run_id)
+    part.record_run("separation_eval")
     if table.is_empty():
-        context.log.info("no reference stems or annotations: nothing to evaluate")
-    return dg.MaterializeResult(
+        part.log.info("no reference stems or annotations: nothing to evaluate")
+    return StepResult(
         metadata={
             "n_metrics": table.height,
             "references": dg.MetadataValue.json(sorted(refs)),
             **{f"{r['stem']}/{r['metric']}": float(r["value"]) for r in records[:20]},
         }
     )
+
+
+STEP = TrackStep(
+    "separation_eval",
+    separation_eval,
+    code_version="1",
+    description=separation_eval.__doc__,
+    deps=("stems", "stem_features"),
+    group_name="evaluation",
+    kinds=frozenset({"mir_eval", "parquet"}),
+)

@@ -4,51 +4,38 @@ import time
 
 import dagster as dg
 import polars as pl
-import soundfile as sf
 
-from catalogue.layout import FEATURE_KINDS, write_parquet
+from catalogue.store import FEATURE_KINDS
 from reporting import metrics_table_markdown
-from resources.feature_pool import FeaturePool
-from resources.settings import StemlineSettings
 
-from .partitions import tracks_partitions
-from .records import record_run, stem_rows, track_partition
+from .records import TrackPartition, required
+from .track_batch import StepResult, TrackStep
+
+CODE_VERSION = "5"  # 4: basic-pitch notes on polyphonic stems, notes.method; 5: SwiftF0 pitch
 
 
-@dg.asset(
-    partitions_def=tracks_partitions,
-    deps=["stems"],
-    group_name="features",
-    kinds={"essentia", "parquet"},
-    code_version="3",  # 3: chroma stored C-first
-)
-def stem_features(
-    context: dg.AssetExecutionContext, settings: StemlineSettings, feature_pool: FeaturePool
-) -> dg.MaterializeResult:
+def stem_features(part: TrackPartition) -> StepResult:
     """Compute essentia features for every stem of the track (stems in parallel, in the
     processes of ``feature_pool``) on the shared 100 frames/s grid, and write one Parquet file
     per feature kind and stem."""
-    layout, track_id, model = track_partition(context, settings)
-    stems = stem_rows(layout, model, track_id)
+    store = part.store
+    stems = required(store.stem_rows)
     started = time.perf_counter()
-    audio, rate = {}, None
-    for row in stems:
-        data, rate = sf.read(row["path"], dtype="float32", always_2d=True)
-        audio[row["stem"]] = data
-    feats = feature_pool.extract(audio, rate)
+    audio, rate = required(store.read_stems, stems)
+    feats = part.feature_pool.extract(audio, rate)
     counts: dict[str, int] = dict.fromkeys(FEATURE_KINDS, 0)
     summaries = []
     for stem, feat in feats.items():
-        tables = feat.tables(track_id=track_id, model=model)
+        tables = feat.tables(track_id=store.track_id, model=store.model)
+        store.write_feature_tables(stem, tables)
         for kind in FEATURE_KINDS:
-            write_parquet(tables[kind], layout.features(kind, track_id, model, stem))
             counts[kind] += tables[kind].height
         summaries.append(tables["summary"])
     compute_s = time.perf_counter() - started
-    record_run(context, layout, "stem_features")
+    part.record_run("stem_features")
     summary = pl.concat(summaries, how="diagonal_relaxed")
     silent = summary.filter(pl.col("is_silent"))["stem"].to_list()
-    context.log.info(f"features of {len(feats)} stems; silent: {silent or 'none'}")
+    part.log.info(f"features of {len(feats)} stems; silent: {silent or 'none'}")
     preview = metrics_table_markdown(
         summary.select(
             "stem",
@@ -60,7 +47,7 @@ def stem_features(
             "onset_rate_hz",
         )
     )
-    return dg.MaterializeResult(
+    return StepResult(
         metadata={
             **{f"rows_{kind}": n for kind, n in counts.items()},
             "silent_stems": dg.MetadataValue.json(silent),
@@ -68,3 +55,14 @@ def stem_features(
             "compute_s": compute_s,
         }
     )
+
+
+STEP = TrackStep(
+    "stem_features",
+    stem_features,
+    code_version=CODE_VERSION,
+    description=stem_features.__doc__,
+    deps=("stems",),
+    group_name="features",
+    kinds=frozenset({"essentia", "parquet"}),
+)

@@ -11,57 +11,34 @@ import functools
 from datetime import UTC, datetime
 
 import dagster as dg
-import polars as pl
 
-from catalogue.inventory import (
-    InputChanged,
-    check_unchanged,
-    printable,
-    read_inventory,
-    regular_file_problem,
-    track_file,
-)
-from catalogue.layout import StorageLayout, write_parquet
-from catalogue.schema import TRACK_SCHEMA
-from resources.settings import StemlineSettings
+from catalogue.inventory import InputChanged, check_unchanged, printable, regular_file_problem
 from separation.audio import AudioError
 from separation.inspection import inspect_unchanged
 
-from .partitions import tracks_partitions
-from .records import TRANSIENT_RETRIES, permanent_failure, record_run, track_partition
+from .records import TrackPartition, permanent_failure
+from .track_batch import StepResult, TrackStep
+
+CODE_VERSION = "2"
 
 
-def _write(layout: StorageLayout, row: dict) -> None:
-    full = {key: row.get(key) for key in TRACK_SCHEMA}
-    write_parquet(pl.DataFrame([full], schema=TRACK_SCHEMA), layout.track(row["track_id"]))
-
-
-@dg.asset(
-    partitions_def=tracks_partitions,
-    group_name="tracks",
-    kinds={"python", "parquet"},
-    code_version="1",
-    retry_policy=TRANSIENT_RETRIES,
-)
-def track_audio(
-    context: dg.AssetExecutionContext, settings: StemlineSettings
-) -> dg.MaterializeResult:
+def track_audio(part: TrackPartition) -> StepResult:
     """Decode the track's file, check it (readable, finite, within limits) and record its
     duration, rate, channels and level. A bad file is recorded with status ``error`` and the
     reason, and this partition fails; other tracks are unaffected."""
-    layout, track_id, _ = track_partition(context, settings)
-    scanned = track_file(read_inventory(layout.inventory), track_id)
+    store, settings = part.store, part.settings
+    scanned = store.track_file()
     if scanned is None:
         raise permanent_failure(
-            f"track {track_id} is not in the inventory (or all its files were removed)"
+            f"track {store.track_id} is not in the inventory (or all its files were removed)"
         )
     entry, source = scanned.entry, scanned.source
     base = {
-        "track_id": track_id,
+        "track_id": store.track_id,
         "path": entry["path"],
         "sha256": entry["sha256"],
         "checked_at": datetime.now(UTC),
-        "run_id": context.run.run_id,
+        "run_id": part.run_id,
     }
     try:
         problem = entry["problem"] or regular_file_problem(source)
@@ -71,14 +48,16 @@ def track_audio(
         meta = inspect_unchanged(source, settings.max_duration_s, verify=unchanged)
     except (AudioError, InputChanged) as exc:
         message = printable(str(exc))  # a name that is not UTF-8, escaped
-        _write(layout, {**base, "status": "error", "error": message})
-        record_run(context, layout, "track_audio")
-        context.log.error(message)
+        store.write_track_record({**base, "status": "error", "error": message})
+        part.record_run("track_audio")
         raise permanent_failure(message) from exc
-    _write(layout, {**base, **meta, "status": "ok"})
-    record_run(context, layout, "track_audio")
-    context.log.info(f"{entry['path']}: {meta['duration_s']:.1f} s, {meta['sample_rate']} Hz")
-    return dg.MaterializeResult(
+    store.write_track_record({**base, **meta, "status": "ok"})
+    part.record_run("track_audio")
+    part.log.info(f"{entry['path']}: {meta['duration_s']:.1f} s, {meta['sample_rate']} Hz")
+    return StepResult(
+        # what the track is: its content (a track id is its first file's content, but the
+        # record is re-made from the bytes decoded now) and the code that read it
+        data_version=f"{entry['sha256'][:20]}/{CODE_VERSION}",
         metadata={
             "path": dg.MetadataValue.path(entry["path"]),
             "paths": scanned.copies,
@@ -86,5 +65,15 @@ def track_audio(
             "sample_rate": meta["sample_rate"],
             "channels": meta["channels"],
             "peak_dbfs": meta["peak_dbfs"],
-        }
+        },
     )
+
+
+STEP = TrackStep(
+    "track_audio",
+    track_audio,
+    code_version=CODE_VERSION,
+    description=track_audio.__doc__,
+    group_name="tracks",
+    kinds=frozenset({"python", "parquet"}),
+)

@@ -8,47 +8,33 @@ rows a training pipeline reads with one glob).
 """
 
 import dagster as dg
-import soundfile as sf
 
-from catalogue.integrity import read_checked
 from features import FeatureSettings
-from resources.settings import StemlineSettings
 from transcription import write_manifest, write_transcription_bundle
 
-from .partitions import tracks_partitions
-from .records import record_run, stem_rows, track_partition
+from .records import TrackPartition, required
+from .track_batch import StepResult, TrackStep
 
 
-@dg.asset(
-    partitions_def=tracks_partitions,
-    deps=["stem_features"],
-    group_name="exports",
-    kinds={"midi", "jams", "parquet"},
-    code_version="1",
-)
-def transcription_prep(
-    context: dg.AssetExecutionContext, settings: StemlineSettings
-) -> dg.MaterializeResult:
+def transcription_prep(part: TrackPartition) -> StepResult:
     """Write MIDI, note tables, resampled mono audio and JAMS for the monophonic stems, plus a
     manifest for transcription training pipelines."""
-    layout, track_id, model = track_partition(context, settings)
+    store, settings = part.store, part.settings
     profiles = FeatureSettings()
-    out_dir = layout.transcription_dir(model, track_id)
     bundles = []
-    for row in stem_rows(layout, model, track_id):
+    for row in required(store.stem_rows):
         if not profiles.profile(row["stem"]).monophonic:
             continue
-        tables = {  # read_checked: a damaged table fails the step naming the file
-            kind: read_checked(layout.features(kind, track_id, model, row["stem"]))
-            for kind in ("notes", "pitch", "onsets")
+        tables = {  # a damaged table fails the step naming the file
+            kind: store.feature_table(kind, row["stem"]) for kind in ("notes", "pitch", "onsets")
         }
-        audio, rate = sf.read(row["path"], dtype="float32", always_2d=True)
+        audio, rate = store.read_stem(row)
         bundles.append(
             write_transcription_bundle(
-                out_dir,
-                track_id=track_id,
+                store.transcription_dir,
+                track_id=store.track_id,
                 stem=row["stem"],
-                model=model,
+                model=store.model,
                 audio=audio,
                 sample_rate=rate,
                 notes=tables["notes"],
@@ -57,12 +43,23 @@ def transcription_prep(
                 target_rate=settings.transcription_rate,
             )
         )
-    manifest = write_manifest(bundles, out_dir / "manifest.parquet")
-    record_run(context, layout, "transcription_prep")
-    return dg.MaterializeResult(
+    manifest = write_manifest(bundles, store.transcription_manifest)
+    part.record_run("transcription_prep")
+    return StepResult(
         metadata={
             "stems": dg.MetadataValue.json([b.stem for b in bundles]),
             "notes": int(manifest["n_notes"].sum()) if manifest.height else 0,
-            "manifest": dg.MetadataValue.path(str(out_dir / "manifest.parquet")),
+            "manifest": dg.MetadataValue.path(str(store.transcription_manifest)),
         }
     )
+
+
+STEP = TrackStep(
+    "transcription_prep",
+    transcription_prep,
+    code_version="1",
+    description=transcription_prep.__doc__,
+    deps=("stem_features",),
+    group_name="exports",
+    kinds=frozenset({"midi", "jams", "parquet"}),
+)

@@ -31,6 +31,7 @@ SETTING_KINDS: dict[str, type] = {
     "transcription_rate": int,
     "max_duration_s": float,
     "hashes_per_tick": int,
+    "tracks_per_run": int,
     "device": str,
     "executor": str,
     "dask_address": str,

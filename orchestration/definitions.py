@@ -20,19 +20,9 @@ quiet_essentia_log()
 import dagster as dg
 
 from assets.catalogue_file import catalogue
-from assets.checks import (
-    catalogue_matches_parquet,
-    features_cover_stems,
-    stems_are_sound,
-    stems_not_clipped,
-    stems_sum_to_mixture,
-)
+from assets.checks import catalogue_matches_parquet
 from assets.dataset_report import dataset_report
-from assets.separation_eval import separation_eval
-from assets.stem_features import stem_features
-from assets.stems import make_stems_asset
-from assets.track_audio import track_audio
-from assets.transcription_prep import transcription_prep
+from assets.track_assets import make_track_assets
 from resources.feature_pool import FeaturePool
 from resources.separation_engine import SeparationEngine
 from resources.settings import StemlineSettings
@@ -47,7 +37,6 @@ from .sensors import make_folder_sensor
 # start-up, oneDNN on; `stemline -v` passes TF_CPP_MIN_LOG_LEVEL=0 down to keep the logs).
 configure_tensorflow()
 
-TRACK_CHECKS = (stems_are_sound, stems_sum_to_mixture, stems_not_clipped, features_cover_stems)
 TRACK_ASSET_NAMES = (
     "track_audio",
     "stems",
@@ -74,12 +63,12 @@ def build_definitions(
     """
     settings = settings or StemlineSettings.load()
     engine = SeparationEngine(model=settings.model, device=settings.device)
-    stems = make_stems_asset(engine)
-    track_assets = [track_audio, stems, stem_features, separation_eval, transcription_prep]
+    tracks = make_track_assets(engine, settings.tracks_per_run)
     process_tracks = dg.define_asset_job(
         "process_tracks",
         selection=dg.AssetSelection.assets(*TRACK_ASSET_NAMES),
-        description="Everything for one track: decode, separate, features, evaluation, exports.",
+        description="Everything for a batch of tracks: decode, separate, features, evaluation, "
+        "exports.",
     )
     refresh_catalogue = dg.define_asset_job(
         "refresh_catalogue",
@@ -88,10 +77,12 @@ def build_definitions(
         tags={CATALOGUE_WRITER_TAG: "true"},
     )
     return dg.Definitions(
-        assets=[*track_assets, catalogue, dataset_report],
-        asset_checks=[*TRACK_CHECKS, catalogue_matches_parquet],
+        assets=[tracks, catalogue, dataset_report],
+        asset_checks=[catalogue_matches_parquet],
         jobs=[process_tracks, refresh_catalogue],
-        sensors=[make_folder_sensor(process_tracks, engine.code_version())],
+        sensors=[
+            make_folder_sensor(process_tracks, engine.code_version(), settings.tracks_per_run)
+        ],
         resources={
             "settings": settings,
             "engine": engine,

@@ -1,11 +1,12 @@
 """Run the pipeline without the UI: ``stemline run AUDIO_DIR`` and ``stemline demo``.
 
-The same assets, checks and storage as the UI, executed in this process through Dagster's
-``materialize`` against the instance in ``DAGSTER_HOME`` (default ``<storage_root>/.dagster``),
-so runs show up in ``stemline ui`` afterwards. Tracks are processed one partition at a time in
-one process, one run each; the separation engine and the pool of feature worker processes
-(:mod:`resources`) are set up once per call and handed to every run (:func:`shared_resources`),
-so the model loads and the workers start once for the whole folder.
+The same assets, checks and storage as the UI, executed in this process against the instance in
+``DAGSTER_HOME`` (default ``<storage_root>/.dagster``), so runs show up in ``stemline ui``
+afterwards. Tracks are processed in runs of up to ``tracks_per_run`` tracks, the runs a UI
+backfill of the same partitions makes (:mod:`.batch_runs`); the separation engine and the pool
+of feature worker processes (:mod:`resources`) are set up once per call and handed to every
+run (:func:`shared_resources`), so the model loads and the workers start once for the whole
+folder.
 
 Which tracks a run processes: only tracks with a file under the audio folders it was given (the
 inventory is shared by every folder on the storage; tracks of other folders are left alone).
@@ -26,7 +27,6 @@ run's event log (``stemline ui`` → Runs). The catalogue step's failure becomes
 import logging
 import os
 import socket
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,89 +35,20 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.partitions import TRACKS, partition_keys_for
-from atomicfile import exclusive_lock, process_alive
-from catalogue.integrity import (
-    DamagedFileError,
-    OutputProblem,
-    check_track_outputs,
-    parquet_problem,
-    read_checked,
-)
+from assets.partitions import TRACKS, partition_keys_for, track_id_of
+from atomicfile import exclusive_lock
+from catalogue.integrity import OutputProblem, check_track_outputs, parquet_problem
 from catalogue.inventory import printable, update_inventory
+from catalogue.store import TrackStore
 from resources.settings import StemlineSettings
 
+from .batch_runs import failure_message, run_batches
 from .definitions import TRACK_ASSET_NAMES, build_definitions
+from .instance import HOST_TAG, PID_TAG, ensure_dagster_home, recover_crashed_runs
 from .staleness import out_of_date, with_downstream
+from .storage_checks import check_inventory, check_storage
 
 log = logging.getLogger(__name__)
-
-DAGSTER_YAML = """\
-# Written by stemline. Pools cap concurrent heavy steps across runs: `separation` (the model;
-# raise it to the number of GPUs with `dagster instance concurrency set separation N`) and
-# `catalogue` (one writer).
-concurrency:
-  pools:
-    default_limit: 1
-telemetry:
-  enabled: false
-"""
-
-
-def ensure_dagster_home(settings: StemlineSettings) -> Path:
-    """Point ``DAGSTER_HOME`` at a persistent instance folder with stemline's pool limits."""
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.layout.root / ".dagster").absolute()
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
-    os.environ["DAGSTER_HOME"] = str(home)
-    return home
-
-
-class StorageError(Exception):
-    """The storage root cannot be used: not a folder, not writable, or its inventory is
-    damaged. The message is one line saying what and where, meant for the console."""
-
-
-def check_storage(root: Path, what: str = "storage") -> Path:
-    """Make sure ``root`` is (or can become) a writable folder, creating it; return it.
-
-    ``what`` names the folder in messages (``storage``, or the option that gave it).
-
-    Raises
-    ------
-    StorageError
-        ``root`` or a folder above it is a file, or nothing can be written there (a read-only
-        mount, no permission).
-    """
-    root = Path(root)
-    existing = root
-    while not existing.exists() and not existing.is_symlink() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        where = "" if existing == root else f" ({existing} is not a folder)"
-        raise StorageError(f"{what} {root} is not a folder{where}")
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".stemline-write-test.", dir=root)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise StorageError(
-            f"{what} {root} is not writable ({exc.strerror or exc}); give a writable folder"
-        ) from exc
-    return root
-
-
-def check_inventory(path: Path) -> None:
-    """Refuse a damaged inventory with a message saying which file and what to do."""
-    problem = parquet_problem(path)
-    if problem is not None and problem != "missing":
-        raise StorageError(
-            f"the inventory {path} is {problem}; delete it and run again to rescan the audio "
-            "folders (processed tracks are kept: they are found again by their content)"
-        )
 
 
 @dataclass
@@ -156,32 +87,6 @@ def _reprocess_line(path: str, problems: Sequence[OutputProblem]) -> str:
     return f"reprocessing {path}: {problems[0]}{more}"
 
 
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[0] if lines else ""
-
-
-def failure_message(result) -> str:
-    """One line for a failed in-process run: the first failed step and why.
-
-    A :class:`dagster.Failure` gives its description; any other exception its innermost cause
-    (the user code's error, not Dagster's wrapper), class name and first line.
-    """
-    for event in result.get_step_failure_events():
-        data = event.step_failure_data
-        if data.user_failure_data is not None and data.user_failure_data.description:
-            return f"{event.step_key}: {_first_line(data.user_failure_data.description)}"
-        error = data.error
-        while error is not None and error.cause is not None:
-            error = error.cause
-        if error is not None:
-            return f"{event.step_key}: {_first_line(error.message)}"
-    run_failure = result.get_run_failure_event()
-    if run_failure is not None and run_failure.message:
-        return _first_line(run_failure.message)
-    return "failed (see the run's logs in `stemline ui`)"
-
-
 def _left_out_of_catalogue(result) -> list[str]:
     """The unreadable files the ``catalogue`` step left out of its views (its
     ``unreadable_files`` metadata), each as ``"<path> is unreadable (<why>)"``."""
@@ -195,40 +100,10 @@ def _left_out_of_catalogue(result) -> list[str]:
     return lines
 
 
-def _error_of(settings: StemlineSettings, track_id: str, result) -> str:
-    """The recorded error of a bad input, else the failed step's message."""
-    path = settings.layout.track(track_id)
-    try:
-        row = read_checked(path, columns=["status", "error"]).row(0, named=True)
-    except DamagedFileError:
-        row = {"status": None, "error": None}
-    if row["status"] == "error" and row["error"]:
-        return row["error"]
-    return failure_message(result)
-
-
-HOST_TAG, PID_TAG = "stemline/host", "stemline/pid"
-
-
-def recover_crashed_runs(instance: dg.DagsterInstance) -> list[str]:
-    """Fail the runs a killed ``stemline run`` left "started" on this host and free their pool
-    slots; without this, a crashed run would hold the ``separation`` slot forever."""
-    host = socket.gethostname()
-    stuck = instance.get_runs(
-        filters=dg.RunsFilter(
-            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
-            tags={HOST_TAG: host},
-        )
-    )
-    recovered = []
-    for run in stuck:
-        pid = int(run.tags.get(PID_TAG, "0"))
-        if pid and pid != os.getpid() and not process_alive(pid):
-            instance.report_run_failed(run, f"its process {pid} died (killed or crashed)")
-            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-            recovered.append(run.run_id)
-            log.warning("run %s: process %d died; marked failed, pool slots freed", run.run_id, pid)
-    return recovered
+def _error_of(settings: StemlineSettings, track_id: str, message: str) -> str:
+    """The recorded error of a bad input, else ``message`` (the failed step's)."""
+    recorded = TrackStore(settings.layout, track_id, settings.model_name).recorded_error()
+    return recorded or message
 
 
 #: The resources ``run_folder`` sets up once for all its runs, and the asset that needs each:
@@ -351,23 +226,28 @@ def run_folder(
                 line = _reprocess_line(paths[track_id], problems)
                 summary.reprocessed[track_id] = line
                 notice(line)
+
+        def track_done(done: int, key: str) -> None:
+            if progress is not None:
+                progress(done, len(todo), track_id_of(key))
+
         with shared_resources(defs, todo) as resources:
             job = build_definitions(settings, resources).resolve_job_def("process_tracks")
-            for i, (track_id, assets) in enumerate(todo.items()):
-                res = job.execute_in_process(
-                    run_config=_quiet_run_config(log_level),
-                    partition_key=keys[track_id],
-                    instance=instance,
-                    raise_on_error=False,
-                    tags=tags,
-                    asset_selection=[dg.AssetKey(a) for a in assets],
-                )
-                if res.success:
-                    summary.processed.append(track_id)
-                else:
-                    summary.failed[track_id] = _error_of(settings, track_id, res)
-                if progress is not None:
-                    progress(i + 1, len(todo), track_id)
+            results = run_batches(
+                job,
+                instance,
+                {keys[t]: assets for t, assets in todo.items()},
+                instance.get_dynamic_partitions(TRACKS),
+                settings.tracks_per_run,
+                _quiet_run_config(log_level),
+                tags,
+                progress=track_done,
+            )
+        summary.processed = [track_id_of(k) for k in results.processed]
+        summary.failed = {
+            track_id_of(k): _error_of(settings, track_id_of(k), why)
+            for k, why in results.failed.items()
+        }
         refreshed = defs.resolve_job_def("refresh_catalogue").execute_in_process(
             run_config=_quiet_run_config(log_level),
             instance=instance,

@@ -8,19 +8,23 @@ the next tick resumes it, so a file too big for one tick is hashed over several 
 first, so it holds none of them back). The remaining files stay ``pending`` in the inventory
 and are taken in by the next ticks (the cursor records the progress). FIFOs, sockets, devices
 and links to them are never opened; they are recorded with their kind as the track's error.
-A track id that has no partition yet gets one and a run request keyed by track id and stems
-code version, so the same work is never requested twice and an unchanged folder requests
+A track id that has no partition yet gets one; the new partitions are added in one request, in
+order, and requested in runs of at most ``tracks_per_run`` consecutive partitions (N new
+tracks, ⌈N / tracks_per_run⌉ runs; :mod:`assets.batches`), each keyed by its track ids and the
+stems code version, so the same work is never requested twice and an unchanged folder requests
 nothing. Files that disappeared, and the old content of a file overwritten in place, are marked
 ``removed`` in the inventory; their results stay in the catalogue.
 """
 
+import hashlib
 import json
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from assets.partitions import TRACKS, partition_keys_for
+from assets.batches import range_tags
+from assets.partitions import TRACKS, partition_keys_for, track_id_of
 from catalogue.inventory import update_inventory
 from resources.settings import StemlineSettings
 
@@ -28,9 +32,10 @@ TICK_BUDGET_S = 20.0
 
 
 def new_track_requests(
-    inventory: pl.DataFrame, existing: set[str], code_version: str
+    inventory: pl.DataFrame, existing: set[str], code_version: str, tracks_per_run: int = 1
 ) -> tuple[list[str], list[dg.RunRequest]]:
-    """Partition keys to add and runs to request for track ids without a partition.
+    """Partition keys to add (in this order) and runs to request for track ids without a
+    partition: one run per ``tracks_per_run`` consecutive new keys.
 
     A new track's key is ``<slug of its first path>-<track id>`` (:mod:`assets.partitions`);
     a track id that already has a partition (under any key) is not new.
@@ -43,24 +48,30 @@ def new_track_requests(
     )
     pairs = list(zip(tracks["track_id"], tracks["path"], strict=True))
     keys, new_keys = partition_keys_for(pairs, existing)
-    fresh = set(new_keys)
-    requests = [
-        dg.RunRequest(
-            partition_key=keys[tid],
-            run_key=f"{tid}@{code_version}",
-            tags={"stemline/path": path[-200:]},
+    paths = {keys[tid]: path for tid, path in pairs}
+    requests = []
+    for start in range(0, len(new_keys), max(1, tracks_per_run)):
+        batch = new_keys[start : start + max(1, tracks_per_run)]
+        ids = "\n".join(track_id_of(k) for k in batch)
+        digest = hashlib.sha256(ids.encode()).hexdigest()[:16]
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{digest}x{len(batch)}@{code_version}",
+                tags={
+                    **range_tags(batch[0], batch[-1]),
+                    "stemline/path": paths[batch[0]][-200:],
+                    "stemline/tracks": str(len(batch)),
+                },
+            )
         )
-        for tid, path in pairs
-        if keys[tid] in fresh
-    ]
     return new_keys, requests
 
 
 def make_folder_sensor(
-    job, code_version: str, tick_budget_s: float = TICK_BUDGET_S
+    job, code_version: str, tracks_per_run: int = 1, tick_budget_s: float = TICK_BUDGET_S
 ) -> dg.SensorDefinition:
-    """The sensor that watches ``settings.audio_roots`` and feeds ``job``, hashing for at most
-    ``tick_budget_s`` seconds per tick."""
+    """The sensor that watches ``settings.audio_roots`` and feeds ``job`` runs of at most
+    ``tracks_per_run`` tracks, hashing for at most ``tick_budget_s`` seconds per tick."""
 
     @dg.sensor(
         job=job,
@@ -78,7 +89,9 @@ def make_folder_sensor(
             time_budget_s=tick_budget_s,
         )
         existing = set(context.instance.get_dynamic_partitions(TRACKS))
-        new_ids, requests = new_track_requests(result.inventory, existing, code_version)
+        new_ids, requests = new_track_requests(
+            result.inventory, existing, code_version, tracks_per_run
+        )
         cursor = json.dumps(
             {
                 "files": result.inventory.height,

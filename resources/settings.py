@@ -16,6 +16,8 @@ codec              stem file codec (``flac``, ``wav``)             ``flac``
 transcription_rate sample rate of transcription-prep audio       16000
 max_duration_s     longer inputs are rejected before separation  10800 (3 h)
 hashes_per_tick    new files the sensor hashes per tick          500
+tracks_per_run     tracks computed by one run (one process,      16
+                   one model load; ``assets.track_assets``)
 device             where separation runs (``auto``/``cpu``/``gpu``) ``auto``
 executor           where a run's steps execute (below)           ``multiprocess``
 dask_address       Dask scheduler (``tcp://host:8786``)          (none)
@@ -58,6 +60,7 @@ class StemlineSettings(dg.ConfigurableResource):
     transcription_rate: int = 16000
     max_duration_s: float = 10800.0
     hashes_per_tick: int = 500
+    tracks_per_run: int = Field(default=16, ge=1)
     device: DeviceChoice = "auto"
     executor: Executor = "multiprocess"
     dask_address: str = ""

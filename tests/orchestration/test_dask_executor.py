@@ -22,13 +22,14 @@ from distributed import Client, LocalCluster
 from catalogue.inventory import update_inventory
 from demodata import write_demo_songs
 from orchestration.dask_executor import dask_task_key
-from orchestration.pipeline import ensure_dagster_home
+from orchestration.instance import ensure_dagster_home
 from resources.settings import StemlineSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 SONG_SECONDS = 5.0
 RUN_TIMEOUT_S = 240
-TRACK_STEPS = {"track_audio", "stems", "stem_features", "separation_eval", "transcription_prep"}
+#: The track assets are one step per run (a batch of tracks, ``assets.track_assets``).
+TRACK_STEPS = {"tracks"}
 
 
 def _free_port() -> int:
@@ -145,7 +146,7 @@ def test_demo_songs_run_on_two_dask_workers(cluster_settings, tmp_path):
 
         keys = set(client.run_on_scheduler(scheduler_keys))
         for run in track_runs:
-            assert dask_task_key("process_tracks", run.run_id, "stems") in keys
+            assert dask_task_key("process_tracks", run.run_id, "tracks") in keys
 
     for track_id in tracks:
         stems_dir = layout.stems_dir(settings.model_name, track_id)

@@ -198,18 +198,16 @@ def _limits(k8s_job) -> dict[str, Any]:
     return container.resources.limits or {}
 
 
-def test_k8s_run_config_requests_a_gpu_for_separation_only(deployment_settings):
+def test_k8s_run_config_requests_a_gpu_for_the_track_batches(deployment_settings):
+    # A run of the track assets is one step (a batch of tracks, separation included), the
+    # Kubernetes job that gets the GPU.
     job = _k8s_process_tracks(deployment_settings)
     assert job.executor_def.name == "k8s"
     jobs = check_k8s_run_config(_yaml(K8S_RUN_CONFIG), job)
-    assert set(jobs) >= {"track_audio", "stems", "stem_features", "transcription_prep"}
-    assert str(_limits(jobs["stems"])["nvidia.com/gpu"]) == "1"
-    tolerations = jobs["stems"].spec.template.spec.tolerations
+    assert set(jobs) == {"tracks"}
+    assert str(_limits(jobs["tracks"])["nvidia.com/gpu"]) == "1"
+    tolerations = jobs["tracks"].spec.template.spec.tolerations
     assert [t.key for t in tolerations] == ["nvidia.com/gpu"]
-    for op, k8s_job in jobs.items():
-        if op != "stems":
-            assert "nvidia.com/gpu" not in _limits(k8s_job), op
-            assert _limits(k8s_job)["memory"] == "8Gi", op
 
 
 def test_k8s_executor_defaults_apply_to_runs_without_run_config(deployment_settings):
@@ -221,21 +219,20 @@ def test_k8s_executor_defaults_apply_to_runs_without_run_config(deployment_setti
     )
     job = _k8s_process_tracks(deployment_settings)
     jobs = check_k8s_run_config({}, job)
-    assert str(_limits(jobs["stems"])["nvidia.com/gpu"]) == "1"
-    assert "nvidia.com/gpu" not in _limits(jobs["stem_features"])
+    assert str(_limits(jobs["tracks"])["nvidia.com/gpu"]) == "1"
     # A run's own execution config replaces a default key by key.
     own = {"execution": {"config": {"per_step_k8s_config": {}}}}
-    assert "nvidia.com/gpu" not in _limits(check_k8s_run_config(own, job)["stems"])
+    assert "nvidia.com/gpu" not in _limits(check_k8s_run_config(own, job)["tracks"])
 
 
 @pytest.mark.parametrize(
     "path",
     [
         ("execution", "config", "per_step_k8s_config"),  # Dagster's executor schema
-        ("execution", "config", "per_step_k8s_config", "stems", "container_config"),
-        ("execution", "config", "per_step_k8s_config", "stems"),  # no such op
-        ("execution", "config", "per_step_k8s_config", "stems", "container_config", "resources"),
-        ("execution", "config", "per_step_k8s_config", "stems", "pod_spec_config", "tolerations"),
+        ("execution", "config", "per_step_k8s_config", "tracks", "container_config"),
+        ("execution", "config", "per_step_k8s_config", "tracks"),  # no such op
+        ("execution", "config", "per_step_k8s_config", "tracks", "container_config", "resources"),
+        ("execution", "config", "per_step_k8s_config", "tracks", "pod_spec_config", "tolerations"),
     ],
 )
 def test_k8s_run_config_with_a_misspelt_key_fails(deployment_settings, path):

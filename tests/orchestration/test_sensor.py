@@ -31,13 +31,20 @@ def tick(settings, instance, cursor=None):
     return result
 
 
+def requested_keys(instance, request) -> list[str]:
+    """The partitions a run request covers (a range of consecutive partitions)."""
+    keys = instance.get_dynamic_partitions(TRACKS)
+    first, last = request.partition_key_range.start, request.partition_key_range.end
+    return keys[keys.index(first) : keys.index(last) + 1]
+
+
 def test_new_unchanged_and_changed_files(make_settings, instance, tmp_path):
     audio = tmp_path / "audio"
     write_tone(audio / "one.wav", 220)
     settings = make_settings(audio)
     first = tick(settings, instance)
     assert len(first.run_requests) == 1
-    key = first.run_requests[0].partition_key
+    (key,) = requested_keys(instance, first.run_requests[0])
     assert instance.get_dynamic_partitions("tracks") == [key]
     # Unchanged folder: no runs.
     second = tick(settings, instance, first.cursor)
@@ -49,9 +56,11 @@ def test_new_unchanged_and_changed_files(make_settings, instance, tmp_path):
     (audio / "copy.wav").write_bytes((audio / "one.wav").read_bytes())
     third = tick(settings, instance, second.cursor)
     assert len(third.run_requests) == 1
-    assert third.run_requests[0].partition_key != key
-    new_key = third.run_requests[0].partition_key
-    assert third.run_requests[0].run_key.startswith(track_id_of(new_key) + "@")
+    (new_key,) = requested_keys(instance, third.run_requests[0])
+    assert new_key != key
+    # keyed by the tracks it covers and the stems code version: never requested twice
+    assert third.run_requests[0].run_key != first.run_requests[0].run_key
+    assert third.run_requests[0].run_key.endswith("@" + settings_code_version(settings))
     # Readable keys: the first path's slug before the track id ("copy.wav" sorts first).
     assert key.startswith("one-") and new_key.startswith("copy-")
     assert track_id_of(key) != track_id_of(new_key)
@@ -61,16 +70,25 @@ def test_a_thousand_files_are_paged_across_ticks(make_settings, instance, tmp_pa
     audio = tmp_path / "many"
     for i in range(1000):
         write_tone(audio / f"d{i // 100}" / f"f{i:04d}.wav", 100 + i, seconds=0.01)
-    settings = make_settings(audio, hashes_per_tick=300)
-    cursor, requested, pendings = None, 0, []
+    settings = make_settings(audio, hashes_per_tick=300, tracks_per_run=16)
+    cursor, requested, runs, pendings = None, [], 0, []
     for _ in range(5):
         result = tick(settings, instance, cursor)
         cursor = result.cursor
-        requested += len(result.run_requests or [])
+        for request in result.run_requests or []:
+            requested += requested_keys(instance, request)
+        runs += len(result.run_requests or [])
         pendings.append(json.loads(cursor)["pending"])
     assert pendings[:4] == [700, 400, 100, 0]
-    assert requested == 1000
-    assert len(instance.get_dynamic_partitions("tracks")) == 1000
+    # every track requested once, in runs of 16: 300 new tracks a tick make 19 runs
+    assert sorted(requested) == sorted(instance.get_dynamic_partitions("tracks"))
+    assert len(requested) == 1000 and runs == 3 * 19 + 7
+
+
+def settings_code_version(settings) -> str:
+    from resources.separation_engine import SeparationEngine
+
+    return SeparationEngine(model=settings.model).code_version()
 
 
 def finished(fn, seconds=120.0):
@@ -102,7 +120,7 @@ def test_a_fifo_and_a_device_link_do_not_stall_a_tick(make_settings, instance, t
     settings = make_settings(audio)
     result = finished(lambda: tick(settings, instance))
     # Each gets a partition, so the run records its error: the kind of entry it is.
-    assert len(result.run_requests) == 3
+    assert [len(requested_keys(instance, r)) for r in result.run_requests] == [3]
     files = files_view(settings)
     assert files["pipe.wav"]["problem"] == "is a FIFO (named pipe), not an audio file"
     assert files["zero.wav"]["problem"] == "is a character device, not an audio file"

@@ -9,10 +9,12 @@ everything from ``stems`` down, not ``track_audio``. The Dagster-internal stale 
 
 from __future__ import annotations
 
+import dataclasses
+
 import dagster as dg
 import pytest
 
-import orchestration.definitions
+import assets.stem_features
 import resources.separation_engine
 from demodata import write_demo_songs
 from orchestration.definitions import TRACK_ASSET_NAMES, build_definitions
@@ -74,10 +76,8 @@ def test_nothing_changed_nothing_runs(processed):
 
 def test_new_feature_code_version_reruns_features_and_downstream(processed, monkeypatch):
     settings, instance, keys = processed
-    bumped = orchestration.definitions.stem_features.map_asset_specs(
-        lambda spec: spec.replace_attributes(code_version="test-bump")
-    )
-    monkeypatch.setattr(orchestration.definitions, "stem_features", bumped)
+    bumped = dataclasses.replace(assets.stem_features.STEP, code_version="test-bump")
+    monkeypatch.setattr(assets.stem_features, "STEP", bumped)
     # The UI marks stem_features stale by code version; what reads it is not stale yet.
     reason = "stem_features has a new code version"
     assert view(settings, instance, keys) == {key: {"stem_features": reason} for key in keys}

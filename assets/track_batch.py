@@ -1,0 +1,233 @@
+"""One run, many tracks: the track assets computed for a batch of partitions in one step.
+
+A run of the track assets covers a range of partitions (a UI backfill cut by the assets'
+backfill policy, a sensor tick, ``stemline run``; see :mod:`assets.batches`). Its one step runs
+the selected assets in dependency order, each over every track of the batch that has not failed
+yet, so the model is loaded and the feature workers started once per batch, and the asset
+checks are evaluated right after the asset they check, in the same process.
+
+A bad track fails only its own partition: each asset that succeeds for a track is recorded at
+once as that partition's materialisation (:mod:`assets.provenance` gives it the code and data
+versions Dagster itself would record), a track whose step fails, or whose blocking check fails,
+goes no further, and the step fails at the end, naming every failed track. Dagster then shows
+exactly those partitions as failed (planned in a failed run, not materialised) and the rest as
+materialised. Errors that concern the whole batch (the model cannot be fetched) are raised
+straight away, so the run's retry policy retries it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import dagster as dg
+
+from .provenance import derived_data_version, latest, provenance_tags
+
+log = logging.getLogger(__name__)
+
+
+class PartitionFailed(Exception):
+    """A track cannot get this asset (bad input, an upstream output missing or damaged); the
+    message is the one line the user sees for it."""
+
+
+class Track(Protocol):
+    """What the batch runner needs of a track; the steps get the whole object."""
+
+    partition_key: str
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """An asset computed for one track: its metadata, and its data version when the asset
+    has a natural one (the stems: what they were separated from and with); otherwise it is
+    derived from the code version and the inputs' data versions."""
+
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    data_version: str | None = None
+
+
+@dataclass(frozen=True)
+class TrackCheck:
+    """An asset check evaluated for each track right after its asset."""
+
+    name: str
+    description: str
+    evaluate: Callable[[Any], dg.AssetCheckResult]
+    blocking: bool = False
+
+
+@dataclass(frozen=True)
+class TrackStep:
+    """One track asset: its definition and how one track's partition is computed."""
+
+    name: str
+    run: Callable[[Any], StepResult]
+    code_version: str
+    description: str
+    deps: tuple[str, ...] = ()
+    group_name: str | None = None
+    kinds: frozenset[str] = frozenset()
+    checks: tuple[TrackCheck, ...] = ()
+
+    def spec(self, partitions_def: dg.PartitionsDefinition) -> dg.AssetSpec:
+        """The asset's spec in the batch's multi-asset (skippable: a failed track records
+        nothing for it)."""
+        return dg.AssetSpec(
+            self.name,
+            deps=list(self.deps),
+            code_version=self.code_version,
+            description=self.description,
+            group_name=self.group_name,
+            kinds=set(self.kinds),
+            partitions_def=partitions_def,
+            skippable=True,
+        )
+
+    def check_specs(self, partitions_def: dg.PartitionsDefinition) -> list[dg.AssetCheckSpec]:
+        """The specs of the checks evaluated after this asset."""
+        return [
+            dg.AssetCheckSpec(
+                c.name,
+                asset=self.name,
+                description=c.description,
+                blocking=c.blocking,
+                partitions_def=partitions_def,
+            )
+            for c in self.checks
+        ]
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch did: the tracks each asset was materialised for, and the failed tracks
+    (partition key -> the one-line reason, prefixed with the asset or check that failed)."""
+
+    materialized: dict[str, list[str]] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def _check_evaluation(
+    step: TrackStep, check: TrackCheck, key: str, result: dg.AssetCheckResult
+) -> dg.AssetCheckEvaluation:
+    return dg.AssetCheckEvaluation(
+        asset_key=dg.AssetKey(step.name),
+        check_name=check.name,
+        passed=bool(result.passed),
+        metadata=result.metadata,
+        severity=result.severity,
+        description=result.description,
+        blocking=check.blocking,
+        partition=key,
+    )
+
+
+def _evaluate(
+    check: TrackCheck, track: Track, transient: tuple[type[BaseException], ...]
+) -> dg.AssetCheckResult:
+    """The check's result; a check that cannot even read what it checks fails, saying why."""
+    try:
+        return check.evaluate(track)
+    except transient:
+        raise
+    except Exception as exc:
+        why = exc.description if isinstance(exc, dg.Failure) else str(exc)
+        return dg.AssetCheckResult(passed=False, description=f"could not check: {why}")
+
+
+def run_batch(
+    context: dg.AssetExecutionContext,
+    steps: Sequence[TrackStep],
+    tracks: Sequence[Track],
+    transient: tuple[type[BaseException], ...] = (),
+    outcome: BatchOutcome | None = None,
+) -> BatchOutcome:
+    """Compute the selected ``steps`` (in dependency order) for every track of ``tracks``.
+
+    Exceptions of the ``transient`` types propagate (the whole batch is retried); any other
+    exception of a step fails only the track it was computing, logged with its trace.
+    ``outcome`` may already hold tracks that failed before (they are not computed).
+    """
+    selected = {key.to_user_string() for key in context.selected_asset_keys}
+    selected_checks = set(context.selected_asset_check_keys)
+    outcome = outcome if outcome is not None else BatchOutcome()
+    for step in steps:
+        if step.name not in selected:
+            # a check-only run (the UI's "Execute checks"): the stored data is checked
+            _check(context, step, tracks, selected_checks, outcome, transient)
+            continue
+        done = outcome.materialized.setdefault(step.name, [])
+        for track in tracks:
+            key = track.partition_key
+            if key in outcome.failed:
+                continue
+            try:
+                result = step.run(track)
+            except transient:
+                raise
+            except PartitionFailed as exc:
+                outcome.failed[key] = f"{step.name}: {exc}"
+                context.log.error(f"{key}: {step.name}: {exc}")
+                continue
+            except dg.Failure as exc:
+                outcome.failed[key] = f"{step.name}: {exc.description}"
+                context.log.error(f"{key}: {step.name}: {exc.description}")
+                continue
+            except Exception as exc:  # a bug or an unforeseen input: this track only
+                log.exception("%s: %s failed", key, step.name)
+                outcome.failed[key] = f"{step.name}: {type(exc).__name__}: {exc}"
+                context.log.exception(f"{key}: {step.name} failed")
+                continue
+            inputs = {dep: latest(context.instance, dep, key) for dep in step.deps}
+            version = result.data_version or derived_data_version(step.code_version, inputs)
+            context.log_event(
+                dg.AssetMaterialization(
+                    step.name,
+                    partition=key,
+                    metadata=dict(result.metadata),
+                    tags=provenance_tags(step.code_version, version, inputs),
+                )
+            )
+            done.append(key)
+            _check(context, step, [track], selected_checks, outcome, transient)
+    return outcome
+
+
+def _check(
+    context: dg.AssetExecutionContext,
+    step: TrackStep,
+    tracks: Sequence[Track],
+    selected_checks: set[dg.AssetCheckKey],
+    outcome: BatchOutcome,
+    transient: tuple[type[BaseException], ...],
+) -> None:
+    """Evaluate the selected checks of ``step`` for ``tracks`` and log them; a failed blocking
+    check fails its track."""
+    for check in step.checks:
+        if dg.AssetCheckKey(dg.AssetKey(step.name), check.name) not in selected_checks:
+            continue
+        for track in tracks:
+            key = track.partition_key
+            if key in outcome.failed:
+                continue
+            checked = _evaluate(check, track, transient)
+            context.log_event(_check_evaluation(step, check, key, checked))
+            if check.blocking and not checked.passed:
+                outcome.failed[key] = f"{check.name}: {checked.description}"
+
+
+def fail_if_any(outcome: BatchOutcome, describe: Callable[[str], str] = str) -> None:
+    """Fail the step when a track failed, naming each (``describe`` turns a partition key into
+    what the user knows the track by); the reasons are in the failure's ``failed`` metadata."""
+    if not outcome.failed:
+        return
+    lines = [f"{describe(key)}: {why}" for key, why in outcome.failed.items()]
+    more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
+    raise dg.Failure(
+        description=f"{len(lines)} track(s) failed: {lines[0]}{more}",
+        metadata={"failed": dg.MetadataValue.json(dict(outcome.failed))},
+        allow_retries=False,
+    )
