@@ -132,9 +132,13 @@ def swap(path: Path, freq: float) -> None:
     assert path.stat().st_size == st.st_size
 
 
-def failure_of(result, step: str) -> str:
-    (event,) = [e for e in result.all_events if e.step_key == step and e.is_step_failure]
-    return event.step_failure_data.user_failure_data.description
+def failure_of(result, asset: str) -> str:
+    """Why the run's one track failed at ``asset`` (the track assets are one batch step,
+    ``tracks``, whose failure names each failed track and the asset it failed at)."""
+    (event,) = [e for e in result.all_events if e.step_key == "tracks" and e.is_step_failure]
+    (why,) = event.step_failure_data.user_failure_data.metadata["failed"].value.values()
+    assert why.startswith(f"{asset}: "), why
+    return why.removeprefix(f"{asset}: ")
 
 
 def test_a_file_swapped_after_the_scan_fails_track_audio_and_the_next_scan_takes_it(
