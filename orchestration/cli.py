@@ -3,7 +3,7 @@
 Sub-commands:
 
 ``separate``    split audio files into stems (Spleeter's CLI, see :mod:`separation.cli`)
-``models``      fetch or list pretrained checkpoints (:mod:`separation.cli`)
+``models``      fetch or list pretrained models (:mod:`orchestration.commands.models`)
 ``demo-data``   write the seeded demo songs with ground truth (:mod:`demodata.cli`)
 ``run``         the whole pipeline on a folder, without the UI (:mod:`orchestration.commands.run`)
 ``ui``          the Dagster UI on this project (:mod:`orchestration.commands.ui`)
@@ -22,7 +22,7 @@ import logging
 import sys
 import time
 
-from orchestration.commands import demo, query, run, ui
+from orchestration.commands import demo, models, query, run, ui
 from orchestration.commands.demo import run_demo
 from orchestration.commands.run import run_pipeline
 
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     separation_cli.register(sub)
+    models.register(sub)
     demodata_cli.register(sub)
     run.register(sub)
     ui.register(sub)

@@ -1,13 +1,14 @@
-"""Command-line sub-commands of the separation engine: ``separate`` and ``models``.
+"""Command-line arguments of the separation engine's ``separate`` sub-command.
 
 ``stemline separate`` mirrors ``spleeter separate``::
 
     stemline separate -p spleeter:2stems -o out song.wav other.flac
 
-This module is their arguments: :func:`register` adds both sub-commands to the ``stemline``
+This module is its arguments: :func:`register` adds the sub-command to the ``stemline``
 parser, and its argument types refuse numbers that are not finite or out of range with one
-line and exit status 2, before any model loads. What the commands do is in
-:mod:`separation.separate_command` and :mod:`separation.models_command`.
+line and exit status 2, before any model loads. What the command does is in
+:mod:`separation.separate_command`; ``stemline models`` (Spleeter checkpoints through
+:mod:`separation.models_command`, and the feature models) is :mod:`orchestration.commands.models`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import math
 from pathlib import Path
 
 from .device import DEVICES
-from .models_command import run_fetch, run_list
 from .output import CODECS
 from .precision import DEFAULT_PRECISION, PRECISIONS
 from .separate_command import run_separate
@@ -69,7 +69,7 @@ def _finite_seconds(text: str) -> float:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``separate`` and ``models`` to the ``stemline`` argument parser."""
+    """Add ``separate`` to the ``stemline`` argument parser."""
     sep = subparsers.add_parser(
         "separate",
         help="split audio files into stems (like `spleeter separate`)",
@@ -131,17 +131,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     sep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     sep.set_defaults(func=run_separate)
-
-    models = subparsers.add_parser(
-        "models", help="fetch or list pretrained checkpoints",
-        description="Manage pretrained Spleeter checkpoints under MODEL_PATH.",
-    )  # fmt: skip
-    msub = models.add_subparsers(dest="models_command", required=True)
-    fetch = msub.add_parser("fetch", help="fetch and verify checkpoints")
-    fetch.add_argument(
-        "names", nargs="*", default=["2stems"],
-        help="checkpoint names (2stems, 4stems, 5stems; default 2stems)",
-    )  # fmt: skip
-    fetch.set_defaults(func=run_fetch)
-    listing = msub.add_parser("list", help="list configurations and local checkpoints")
-    listing.set_defaults(func=run_list)

@@ -1,10 +1,10 @@
-"""The ``models`` sub-command: fetch Spleeter's pretrained checkpoints, or list them.
+"""Spleeter's part of ``stemline models``: fetch its pretrained checkpoints, or list them.
 
-``stemline models fetch [NAME ...]`` fetches and verifies checkpoints (2stems by default) into
-``MODEL_PATH``, printing where each one lives, exit status 1 when one could not be had;
-``stemline models list`` lists the embedded configurations and whether their checkpoint is
-present locally. Where weights come from and how they are verified is
-:mod:`separation.provider`'s part.
+:func:`run_fetch` fetches and verifies the named checkpoints into ``MODEL_PATH``, printing where
+each one lives, exit status 1 when one could not be had; :func:`run_list` lists the embedded
+configurations and whether their checkpoint is present locally. The sub-command itself (which
+also fetches the feature models) is :mod:`orchestration.commands.models`; where weights come
+from and how they are verified is :mod:`separation.provider`'s part.
 """
 
 from __future__ import annotations

@@ -15,6 +15,15 @@ configure_tensorflow()
 quiet_essentia_log()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def feature_models_cached():
+    """The feature models come from the model cache the README's first command fills: a run
+    without them fails here, once, instead of downloading from PyPI inside a test."""
+    from tests.model_cache import require_cached
+
+    return require_cached("swiftf0", "crepe-tiny", "basic-pitch")
+
+
 @pytest.fixture
 def make_settings(tmp_path):
     def make(audio, **overrides) -> StemlineSettings:

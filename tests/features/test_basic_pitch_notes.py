@@ -22,7 +22,7 @@ PARTIAL_INTERVALS = {12, 19, 24, 28, 31}
 
 @pytest.fixture(scope="session")
 def session():
-    """The real model (fetched into the model cache with ``pip download`` when missing)."""
+    """The real model, from the model cache (``stemline models fetch basic-pitch``)."""
     return basic_pitch_session()
 
 

