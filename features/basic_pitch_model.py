@@ -7,8 +7,8 @@ wheel ships the trained model as ``basic_pitch/saved_models/icassp_2022/nmp.onnx
 itself pins an old TensorFlow, so stemline never installs it: :func:`fetch_basic_pitch_model`
 downloads the one wheel with ``pip download --no-deps`` and extracts that file, both checked
 against the sha256 pinned below (:mod:`wheelfiles`, cached under ``$MODEL_PATH/wheels``). Fetch it
-ahead of time with ``stemline models fetch basic-pitch`` (or ``features``); otherwise the first stem that needs it
-fetches it.
+ahead of time with ``stemline models fetch basic-pitch`` (or ``features``); otherwise the first
+stem that needs it fetches it.
 
 The model's contract (checked by :func:`check_model_io` when a session is created):
 
