@@ -39,7 +39,7 @@ from .layout import FEATURE_KINDS, StorageLayout, UnsafeNameError, check_name
 TRACK_ASSETS = ("track_audio", "stems", "stem_features", "separation_eval", "transcription_prep")
 
 #: Columns of the transcription manifest that name files, relative to the manifest's folder.
-MANIFEST_FILE_COLUMNS = ("midi_path", "notes_path", "audio_path", "jams_path")
+MANIFEST_FILE_COLUMNS = ("midi_path", "notes_path", "audio_path", "jams_path", "multitrack_path")
 
 
 class DamagedFileError(Exception):
@@ -247,7 +247,8 @@ def _transcription_problems(folder: Path) -> list[OutputProblem]:
     except DamagedFileError as exc:
         return [OutputProblem(exc.path, exc.problem, "transcription_prep")]
     problems = []
-    for name in (name for column in rows.values() for name in column if name):
+    # dict.fromkeys: the multi-track file is listed on every row of its track, checked once
+    for name in dict.fromkeys(name for column in rows.values() for name in column if name):
         path = folder / name
         if name.endswith(".parquet"):
             problem = parquet_problem(path)

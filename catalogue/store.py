@@ -258,6 +258,11 @@ class TrackStore(TrackInputs):
         """The manifest listing the transcription exports, in :attr:`transcription_dir`."""
         return self.transcription_dir / "manifest.parquet"
 
+    @property
+    def transcription_multitrack(self) -> Path:
+        """The track's multi-track MIDI file (every stem), in :attr:`transcription_dir`."""
+        return self.transcription_dir / "multitrack.mid"
+
     def run_record_path(self, asset: str) -> Path:
         """``runs/<asset>/<track_id>.parquet``."""
         return self.layout.run_record(asset, self.track_id)

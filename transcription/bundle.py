@@ -12,6 +12,12 @@ file                           content
 ``<stem>.jams``                notes, pitch contour and onsets as JAMS (:mod:`.jams_file`)
 =============================  ======================================================
 
+Every stem gets the same four files. A pitched stem's notes are its ``notes`` table (pitch-track
+or basic-pitch notes, chords included); the ``drums`` stem's notes are its drum hits, one General
+MIDI percussion key per onset (:mod:`.drum_hits`), so its MIDI file, note table and JAMS
+``note_midi`` annotation all hold the hits. The MIDI channel and program come from
+:mod:`.general_midi` (``drums`` on the percussion channel 10).
+
 A silent stem (empty tables) still gets every file: an empty MIDI track, an empty
 note table, the (silent) audio and a JAMS file with empty annotations.
 """
@@ -25,13 +31,20 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from atomicfile import atomic_write_bytes
+from transcription.drum_hits import drum_hits
+from transcription.general_midi import is_percussion, program_for_stem, stem_channels
 from transcription.jams_file import jams_document, write_jams
-from transcription.midi_file import write_midi
+from transcription.midi_file import midi_bytes, notes_to_midi
 from transcription.mono_audio import write_mono_flac
 from transcription.note_table import note_table, write_note_table
 
 DEFAULT_TARGET_RATE = 16000
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+PERCUSSION_RULES = (
+    "General MIDI percussion keys (channel 10) of the stem's onsets: 36 kick, 38 snare, "
+    "42 closed hi-hat, by the band holding the most energy at the onset (transcription.drum_hits)"
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,10 @@ class TranscriptionBundle:
         Rows of the note table, voiced frames of the pitch table, onsets.
     midi_min, midi_max : int or None
         Lowest and highest MIDI pitch of the notes; None without notes.
+    midi_channel, midi_program : int
+        The stem's MIDI channel and General MIDI program, 0-based.
+    percussion : bool
+        Whether the notes are GM percussion hits (the ``drums`` stem).
     """
 
     track_id: str
@@ -74,6 +91,9 @@ class TranscriptionBundle:
     n_onsets: int
     midi_min: int | None
     midi_max: int | None
+    midi_channel: int
+    midi_program: int
+    percussion: bool
 
     @property
     def paths(self) -> dict[str, Path]:
@@ -101,6 +121,12 @@ def _check_name(kind: str, value: str) -> None:
         raise ValueError(f"{kind} {value!r} must be a plain file-name-safe token")
 
 
+def _pitched_rules(notes: pl.DataFrame) -> str:
+    methods = sorted(set(notes["method"].to_list())) if "method" in notes.columns else []
+    made = f"; notes by {', '.join(methods)} (features.notes)" if methods else ""
+    return f"MIDI note numbers (A4 = 69){made}"
+
+
 def write_transcription_bundle(
     out_dir: Path,
     *,
@@ -113,8 +139,9 @@ def write_transcription_bundle(
     pitch: pl.DataFrame,
     onsets: pl.DataFrame,
     target_rate: int = DEFAULT_TARGET_RATE,
+    channel: int | None = None,
 ) -> TranscriptionBundle:
-    """Write the MIDI, note table, mono FLAC and JAMS files of one monophonic stem.
+    """Write the MIDI, note table, mono FLAC and JAMS files of one stem.
 
     This is what a transcription-model training pipeline consumes: aligned audio and
     note/pitch/onset targets in standard formats, one folder per track and model.
@@ -132,9 +159,14 @@ def write_transcription_bundle(
         Rate of ``audio`` in Hz.
     notes, pitch, onsets : polars.DataFrame
         The stem's ``notes``, ``pitch`` and ``onsets`` tables from :mod:`features`
-        (extra key columns are ignored); empty tables for a silent stem.
+        (extra key columns are ignored); empty tables for a silent stem. The ``drums``
+        stem's notes come from ``onsets`` and ``audio`` instead (:mod:`.drum_hits`).
     target_rate : int, optional
         Rate of the mono FLAC, default 16000 Hz.
+    channel : int, optional
+        MIDI channel (0-based) of the stem; default its own
+        (:func:`~transcription.general_midi.stem_channels`). Pass the channels of all the
+        track's stems so that its multi-track file (:mod:`.multitrack`) can hold them all.
 
     Returns
     -------
@@ -153,7 +185,17 @@ def write_transcription_bundle(
     if sample_rate <= 0:
         raise ValueError("sample_rate must be positive")
     duration_s = audio.shape[0] / sample_rate
-    table = note_table(notes, track_id=track_id, stem=stem, model=model)
+    percussion = is_percussion(stem)
+    source = drum_hits(onsets, audio, sample_rate) if percussion else notes
+    table = note_table(source, track_id=track_id, stem=stem, model=model)
+    channel = stem_channels([stem])[stem] if channel is None else channel
+    if not 0 <= channel < 16:
+        raise ValueError(f"MIDI channel {channel} must lie in 0..15")
+    voice = {
+        "midi_channel": int(channel),
+        "midi_program": program_for_stem(stem),
+        "percussion": percussion,
+    }
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = bundle_file_names(stem, target_rate)
@@ -168,10 +210,15 @@ def write_transcription_bundle(
         notes=table,
         pitch=pitch,
         onsets=onsets,
+        note_rules=PERCUSSION_RULES if percussion else _pitched_rules(notes),
+        sandbox=voice,
+    )
+    midi = notes_to_midi(
+        table, stem=stem, track_name=f"{track_id} {stem} ({model})", channel=channel
     )
     n_samples = write_mono_flac(paths["audio"], audio, sample_rate, target_rate)
     write_note_table(paths["notes"], table)
-    write_midi(paths["midi"], table, stem=stem, track_name=f"{track_id} {stem} ({model})")
+    atomic_write_bytes(paths["midi"], midi_bytes(midi))
     write_jams(paths["jams"], document)
     has_notes = table.height > 0
     voiced = int(pitch["voiced"].cast(pl.Int64).sum()) if pitch.height else 0
@@ -192,4 +239,5 @@ def write_transcription_bundle(
         n_onsets=onsets.height,
         midi_min=int(table["midi_pitch"].min()) if has_notes else None,
         midi_max=int(table["midi_pitch"].max()) if has_notes else None,
+        **voice,
     )

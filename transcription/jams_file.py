@@ -11,14 +11,17 @@ Written as plain JSON in JAMS 0.3 layout (readable by ``jams.load``):
 
   ``note_midi``
       one per note; ``value`` the MIDI pitch, ``duration`` offset minus onset,
-      ``confidence`` the velocity / 127.
+      ``confidence`` the velocity / 127. For the ``drums`` stem the notes are its drum hits
+      and ``value`` is a General MIDI percussion key (:mod:`.drum_hits`); the annotation's
+      ``annotation_rules`` says which (``note_rules``).
   ``pitch_contour``
       one per frame of the ``pitch`` table, unvoiced frames included; ``value``
       ``{"index": 0, "frequency": f0_hz, "voiced": bool}`` (frequency 0.0 when
       unvoiced), ``duration`` 0, ``confidence`` the pitch confidence.
   ``onset``
       one per onset; ``value`` and ``confidence`` the onset strength, ``duration`` 0.
-- ``sandbox``: ``{"stemline": {"stem", "model"}}``.
+- ``sandbox``: ``{"stemline": {"stem", "model", ...}}`` plus the MIDI voice of the stem
+  when given (``midi_channel``, ``midi_program``, ``percussion``; :mod:`.general_midi`).
 
 Annotations are always present, with empty ``data`` for a silent stem.
 """
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +50,7 @@ def _require(frame: pl.DataFrame, columns: tuple[str, ...], name: str) -> None:
 
 
 def _annotation(
-    namespace: str, data: list[dict[str, Any]], duration_s: float, model: str
+    namespace: str, data: list[dict[str, Any]], duration_s: float, model: str, rules: str = ""
 ) -> dict[str, Any]:
     return {
         "namespace": namespace,
@@ -57,7 +61,7 @@ def _annotation(
             "version": "",
             "corpus": "",
             "annotation_tools": ANNOTATION_TOOLS,
-            "annotation_rules": "",
+            "annotation_rules": rules,
             "validation": "",
             "data_source": DATA_SOURCE,
         },
@@ -120,6 +124,8 @@ def jams_document(
     notes: pl.DataFrame,
     pitch: pl.DataFrame,
     onsets: pl.DataFrame,
+    note_rules: str = "",
+    sandbox: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JAMS document (a JSON-ready dict) of one stem's features.
 
@@ -132,6 +138,10 @@ def jams_document(
     notes, pitch, onsets : polars.DataFrame
         Feature tables (:mod:`features.notes`, :mod:`features.pitch`,
         :mod:`features.onsets`); may be empty.
+    note_rules : str, optional
+        ``annotation_rules`` of the ``note_midi`` annotation: what its values mean.
+    sandbox : Mapping, optional
+        More JSON-ready entries of ``sandbox.stemline`` (the stem's MIDI voice).
     """
     if not (math.isfinite(duration_s) and duration_s >= 0):
         raise ValueError("duration_s must be finite and non-negative")
@@ -145,11 +155,11 @@ def jams_document(
             "jams_version": JAMS_VERSION,
         },
         "annotations": [
-            _annotation("note_midi", note_observations(notes), duration_s, model),
+            _annotation("note_midi", note_observations(notes), duration_s, model, note_rules),
             _annotation("pitch_contour", contour_observations(pitch), duration_s, model),
             _annotation("onset", onset_observations(onsets), duration_s, model),
         ],
-        "sandbox": {"stemline": {"stem": stem, "model": model}},
+        "sandbox": {"stemline": {"stem": stem, "model": model, **(sandbox or {})}},
     }
 
 

@@ -73,3 +73,57 @@ def stereo_tone() -> np.ndarray:
     tone = 0.5 * np.sin(2 * np.pi * 440.0 * t)
     noise = 1e-3 * rng.standard_normal((t.size, 2))
     return (tone[:, None] + noise).astype(np.float32)
+
+
+#: C major triad (C4 E4 G4) for 1 s from 0.2 s, then G3 alone: simultaneous notes.
+TRIAD = [(0.2, 1.2, 60, 90), (0.2, 1.2, 64, 80), (0.2, 1.2, 67, 70), (1.3, 1.8, 55, 100)]
+#: ``(time_s, GM key)`` of the synthetic drum pattern: kick, hat, snare, hat, twice.
+DRUM_PATTERN = [(0.1 + 0.25 * i, key) for i, key in enumerate([36, 42, 38, 42] * 2)]
+
+
+@pytest.fixture
+def triad() -> pl.DataFrame:
+    """:data:`TRIAD` in the ``notes`` schema, as basic-pitch notes (chords are rows that
+    share an onset)."""
+    on, off, pitch, velocity = (list(c) for c in zip(*TRIAD, strict=True))
+    return pl.DataFrame(
+        {
+            "onset_s": on,
+            "offset_s": off,
+            "midi_pitch": pitch,
+            "f0_mean_hz": midi_to_hz(pitch),
+            "rms_dbfs": [-10.0] * len(on),
+            "velocity": velocity,
+            "method": ["basic_pitch"] * len(on),
+        },
+        schema=NOTE_SCHEMA,
+    )
+
+
+def _band_noise(n: int, low_hz: float, high_hz: float, rng: np.random.Generator) -> np.ndarray:
+    """Seeded white noise keeping only ``low_hz <= f < high_hz``, peak 1."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1.0 / SAMPLE_RATE)
+    spectrum[(freqs < low_hz) | (freqs >= high_hz)] = 0
+    noise = np.fft.irfft(spectrum, n)
+    return noise / np.abs(noise).max()
+
+
+def drum_pattern(seconds: float = 2.2, seed: int = 5) -> np.ndarray:
+    """:data:`DRUM_PATTERN` as stereo float32 audio at :data:`SAMPLE_RATE`: a decaying 55 Hz
+    sine (kick, all energy under 150 Hz), 300 Hz-3 kHz noise (snare) and 7-16 kHz noise
+    (closed hi-hat), 200 ms each."""
+    rng = np.random.default_rng(seed)
+    n = int(0.2 * SAMPLE_RATE)
+    t = np.arange(n) / SAMPLE_RATE
+    mono = np.zeros(int(seconds * SAMPLE_RATE))
+    for start, key in DRUM_PATTERN:
+        if key == 36:
+            hit = 0.8 * np.sin(2 * np.pi * 55.0 * t) * np.exp(-t / 0.08)
+        elif key == 38:
+            hit = 0.5 * _band_noise(n, 300.0, 3000.0, rng) * np.exp(-t / 0.05)
+        else:
+            hit = 0.3 * _band_noise(n, 7000.0, 16000.0, rng) * np.exp(-t / 0.03)
+        i = round(start * SAMPLE_RATE)
+        mono[i : i + n] += hit
+    return np.stack([mono, mono], axis=1).astype(np.float32)

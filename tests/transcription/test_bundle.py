@@ -12,6 +12,7 @@ import soundfile as sf
 
 from atomicfile import TEMP_SUFFIX
 from features import extract_stem_features
+from tests.transcription.conftest import DRUM_PATTERN, drum_pattern
 from transcription import bundle_file_names, write_transcription_bundle
 
 SR = 44100
@@ -122,3 +123,46 @@ def test_bad_tables_rejected_before_any_file(tmp_path):
             onsets=feats.onsets,
         )
     assert not any((tmp_path / "out").iterdir())
+
+
+def test_drums_bundle_holds_percussion_hits_on_channel_ten(tmp_path):
+    audio = drum_pattern()
+    feats = extract_stem_features(audio, SR, "drums")
+    assert feats.notes.height == 0  # the drums profile makes no pitched notes
+    bundle = write(tmp_path, audio, feats, stem="drums")
+    keys = [key for _, key in DRUM_PATTERN]
+    assert (bundle.percussion, bundle.midi_channel, bundle.midi_program) == (True, 9, 0)
+    assert bundle.n_notes == len(keys) and (bundle.midi_min, bundle.midi_max) == (36, 42)
+    assert pl.read_parquet(bundle.notes_path)["midi_pitch"].to_list() == keys
+    midi = mido.MidiFile(bundle.midi_path)
+    hits = [m for m in midi if m.type == "note_on" and m.velocity > 0]
+    assert [m.note for m in hits] == keys and {m.channel for m in hits} == {9}
+    doc = json.loads(bundle.jams_path.read_text())
+    notes_ann = next(a for a in doc["annotations"] if a["namespace"] == "note_midi")
+    assert [o["value"] for o in notes_ann["data"]] == keys
+    assert "percussion" in notes_ann["annotation_metadata"]["annotation_rules"]
+    assert doc["sandbox"]["stemline"]["midi_channel"] == 9
+
+
+def test_polyphonic_stem_bundle_keeps_the_chord(tmp_path, triad, pitch, onsets):
+    audio = np.zeros((int(2.0 * SR), 2), np.float32)
+    bundle = write_transcription_bundle(
+        tmp_path,
+        track_id="ab12",
+        stem="accompaniment",
+        model="2stems",
+        audio=audio,
+        sample_rate=SR,
+        notes=triad,
+        pitch=pitch,
+        onsets=onsets,
+    )
+    assert (bundle.percussion, bundle.midi_channel, bundle.midi_program) == (False, 1, 0)
+    onsets_at_chord = [
+        m.note for m in mido.MidiFile(bundle.midi_path).tracks[0] if m.type == "note_on"
+    ][:3]
+    assert sorted(onsets_at_chord) == [60, 64, 67]
+    doc = json.loads(bundle.jams_path.read_text())
+    notes_ann = next(a for a in doc["annotations"] if a["namespace"] == "note_midi")
+    assert [o["value"] for o in notes_ann["data"]][:3] == [60, 64, 67]
+    assert "basic_pitch" in notes_ann["annotation_metadata"]["annotation_rules"]

@@ -9,7 +9,7 @@ from features.notes import empty_notes
 from features.onsets import empty_onsets
 from features.pitch import empty_pitch_frames
 from tests.transcription.test_jams_file import document
-from transcription.jams_file import write_jams
+from transcription.jams_file import jams_document, write_jams
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Passing a schema to Validator.iter_errors:DeprecationWarning"
@@ -34,3 +34,21 @@ def test_silent_stem_has_empty_annotations(tmp_path):
     loaded = jams.load(str(path), validate=True, strict=True)
     assert [len(a.data) for a in loaded.annotations] == [0, 0, 0]
     assert loaded.file_metadata.duration == 1.5
+
+
+def test_note_rules_and_midi_voice_validate(tmp_path, notes, pitch, onsets):
+    doc = jams_document(
+        track_id="ab12",
+        stem="drums",
+        model="4stems",
+        duration_s=2.0,
+        notes=notes,
+        pitch=pitch,
+        onsets=onsets,
+        note_rules="General MIDI percussion keys",
+        sandbox={"midi_channel": 9, "midi_program": 0, "percussion": True},
+    )
+    loaded = jams.load(str(write_jams(tmp_path / "drums.jams", doc)), validate=True, strict=True)
+    notes_ann = loaded.search(namespace="note_midi")[0]
+    assert notes_ann.annotation_metadata.annotation_rules == "General MIDI percussion keys"
+    assert loaded.sandbox.stemline["midi_channel"] == 9

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import polars as pl
 import pytest
@@ -9,7 +11,14 @@ import pytest
 from features.notes import empty_notes
 from features.onsets import empty_onsets
 from features.pitch import empty_pitch_frames
-from transcription import MANIFEST_SCHEMA, read_manifest, write_manifest, write_transcription_bundle
+from transcription import (
+    MANIFEST_SCHEMA,
+    read_manifest,
+    stem_channels,
+    write_manifest,
+    write_multitrack_midi,
+    write_transcription_bundle,
+)
 
 SR = 16000
 
@@ -85,3 +94,46 @@ def test_not_a_manifest(tmp_path):
     pl.DataFrame({"x": [1]}).write_parquet(path)
     with pytest.raises(ValueError, match="not a transcription manifest"):
         read_manifest(path)
+
+
+def test_checksums_and_midi_voice(tmp_path, bundles):
+    back = write_manifest(bundles, tmp_path / "m.parquet")
+    for row in back.iter_rows(named=True):
+        for kind in ("midi", "notes", "audio", "jams"):
+            data = (tmp_path / row[f"{kind}_path"]).read_bytes()
+            assert row[f"{kind}_sha256"] == hashlib.sha256(data).hexdigest()
+        assert row["multitrack_path"] is None and row["multitrack_sha256"] is None
+    voices = {
+        r["stem"]: (r["midi_channel"], r["midi_program"], r["percussion"])
+        for r in back.iter_rows(named=True)
+    }
+    assert voices == {"vocals": (0, 53, False), "bass": (2, 33, False)}
+
+
+def test_multitrack_file_listed_on_every_row_of_its_track(tmp_path, notes, pitch, onsets):
+    stems = ["vocals", "drums", "bass", "other"]
+    channels = stem_channels(stems)
+    track = [
+        bundle(tmp_path, "cd34", stem, notes if stem == "vocals" else empty_notes(), pitch, onsets)
+        for stem in stems
+    ]
+    assert [b.midi_channel for b in track] == [channels[s] for s in stems]
+    multitrack = write_multitrack_midi(tmp_path / "4stems/cd34/multitrack.mid", track)
+    other = bundle(tmp_path, "ff01", "vocals", notes, pitch, onsets)
+    path = tmp_path / "4stems" / "manifest.parquet"
+    back = write_manifest([*track, other], path, [multitrack])
+    assert back.height == 5
+    of_track = back.filter(pl.col("track_id") == "cd34")
+    assert set(of_track["stem"]) == set(stems)
+    assert set(of_track["multitrack_path"]) == {"cd34/multitrack.mid"}
+    digest = hashlib.sha256(multitrack.path.read_bytes()).hexdigest()
+    assert set(of_track["multitrack_sha256"]) == {digest}
+    drums = of_track.filter(pl.col("stem") == "drums").row(0, named=True)
+    assert (drums["midi_channel"], drums["percussion"]) == (9, True)
+    assert back.filter(pl.col("track_id") == "ff01")["multitrack_path"].to_list() == [None]
+    assert read_manifest(path).equals(back)
+
+    with pytest.raises(ValueError, match="holds stems"):
+        write_manifest(track[:2], tmp_path / "x.parquet", [multitrack])
+    with pytest.raises(ValueError, match="two multi-track"):
+        write_manifest(track, tmp_path / "x.parquet", [multitrack, multitrack])

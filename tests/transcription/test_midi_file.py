@@ -57,12 +57,53 @@ def test_repeated_pitch_releases_before_reattack(tmp_path, notes):
 
 
 @pytest.mark.parametrize(
-    ("stem", "program"), [("vocals", 53), ("bass", 33), ("other", 0), ("piano", 0), ("drums", 0)]
+    ("stem", "program", "channel"),
+    [
+        ("vocals", 53, 0),
+        ("accompaniment", 0, 1),
+        ("bass", 33, 2),
+        ("other", 27, 3),
+        ("piano", 0, 4),
+        ("drums", 0, 9),
+        ("guitar", 0, 0),
+    ],
 )
-def test_program_by_stem(stem, program):
+def test_program_and_channel_by_stem(stem, program, channel):
     assert program_for_stem(stem) == program
     midi = notes_to_midi(empty_notes(), stem=stem)
-    assert [m.program for m in midi.tracks[0] if m.type == "program_change"] == [program]
+    changes = [m for m in midi.tracks[0] if m.type == "program_change"]
+    assert [(m.program, m.channel) for m in changes] == [(program, channel)]
+
+
+def test_chord_gives_simultaneous_notes(tmp_path, triad):
+    path = write_midi(tmp_path / "piano.mid", triad, stem="piano")
+    got, messages = read_notes(path)
+    chord = [n for n in got if n[0] == pytest.approx(0.2, abs=1e-3)]
+    assert sorted(n[2] for n in chord) == [60, 64, 67]
+    assert all(n[1] == pytest.approx(1.2, abs=1e-3) for n in chord)
+    assert {m.channel for m in messages if m.type.startswith("note")} == {4}
+
+
+def test_pitch_bend_is_optional_and_follows_f0(tmp_path, notes):
+    assert not [m for m in notes_to_midi(notes, stem="vocals").tracks[0] if m.type == "pitchwheel"]
+    sharp = notes.with_columns(  # +50 cents on the first note, -25 on the last
+        f0_mean_hz=pl.Series([440.0 * 2 ** (0.5 / 12), 440.0, 523.2511 * 2 ** (-0.25 / 12)])
+    )
+    midi = notes_to_midi(sharp, stem="vocals", pitch_bend=True)
+    track = [m for m in midi.tracks[0] if m.type in ("pitchwheel", "note_on")]
+    wheels = [m.pitch for m in track if m.type == "pitchwheel"]
+    # one bend before each note-on (range +-2 semitones: 8192 per 2), then back to centre
+    assert [m.type for m in track[:2]] == ["pitchwheel", "note_on"]
+    assert wheels[0] == 2048 and abs(wheels[1]) <= 1 and wheels[2] == pytest.approx(-1024, abs=1)
+    assert wheels[-1] == 0 and len(wheels) == 4
+    got, _ = read_notes(write_midi(tmp_path / "b.mid", sharp, stem="vocals", pitch_bend=True))
+    assert [n[2] for n in got] == [69, 69, 72]
+
+
+def test_pitch_bend_refused_for_overlapping_notes(triad):
+    with pytest.raises(ValueError, match="overlap"):
+        notes_to_midi(triad, stem="piano", pitch_bend=True)
+    assert notes_to_midi(triad, stem="piano").tracks[0]  # without bends a chord is fine
 
 
 def test_velocity_clipped_and_short_note_kept(tmp_path):
