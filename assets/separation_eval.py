@@ -1,25 +1,34 @@
 """``separation_eval``: score stems and stem features where the truth is known.
 
 Reference stems come from MUSDB18-style folders (files beside ``mixture.<ext>``); annotation
-files in the layout of :mod:`evaluation.annotations` (``annotations/`` beside the mixture) give
-note, f0 and drum-onset truth. What is compared with what: :mod:`evaluation.track_scores`.
-Tracks without either are recorded as having nothing to evaluate.
+files in the formats of :mod:`evaluation.annotations` (in the song folder or its
+``annotations/``) give note, f0 and onset truth per part, scored on the stem that carries each
+part (:mod:`evaluation.parts`). What is compared with what: :mod:`evaluation.track_scores`. A
+track with references or annotation files always gets an ``annotation_files`` row saying what
+was read (``none readable in <folder>`` when nothing was) and a row per unreadable file; a track
+with neither is recorded as having nothing to evaluate.
 """
-
-from pathlib import Path
 
 import dagster as dg
 
-from evaluation.annotations import has_annotations, load_annotations
-from evaluation.track_scores import annotation_records, scored_features, sdr_records
+from evaluation.annotations import load_annotations, song_folder
+from evaluation.track_scores import (
+    annotation_records,
+    annotation_status_records,
+    scored_features,
+    sdr_records,
+)
 
 from .records import TrackPartition, required
 from .track_batch import StepResult, TrackStep
 
+#: Metrics shown in the step's metadata (all of them are in the evaluation table).
+HEADLINE_METRICS = ("global_sdr_db", "f_measure", "f_measure_no_offset", "raw_pitch_accuracy")
+
 
 def separation_eval(part: TrackPartition) -> StepResult:
-    """Global SDR of each stem against reference stems, and feature accuracy against
-    annotations, where the track has them; one long-format row per metric."""
+    """Global SDR of each stem against reference stems, and per-part note, melody and onset
+    accuracy against annotations, where the track has them; one long-format row per metric."""
     store = part.store
     track = required(store.track_record)
     rows = required(store.stem_rows)
@@ -27,23 +36,33 @@ def separation_eval(part: TrackPartition) -> StepResult:
     refs = store.references(track["path"])
     n = int(rows[0]["duration_s"] * rows[0]["sample_rate"] + 0.5)
     records = sdr_records(refs, stems, n)
-    song_dir = Path(store.input_file(track)).parent
-    if has_annotations(song_dir):
+    song_dir = song_folder(store.input_file(track))
+    truth = load_annotations(song_dir) if song_dir is not None else None
+    annotations = "not a song folder (mixture.<ext>)"
+    if truth is not None and (refs or truth.found_any):
         features = {
             (kind, stem): store.feature_table(kind, stem)
-            for kind, stem in scored_features(list(stems))
+            for kind, stem in scored_features(truth, list(stems))
             if store.has_feature_table(kind, stem)
         }
-        records += annotation_records(load_annotations(song_dir), list(stems), features)
+        records += annotation_records(truth, list(stems), features)
+        records += annotation_status_records(truth)
+        annotations = truth.status()
+        for problem in truth.problems:
+            part.log.warning(f"annotation file unreadable: {problem}")
+    elif truth is not None:
+        annotations = f"none in {song_dir}"
     table = store.write_evaluation(records, part.run_id)
     part.record_run("separation_eval")
     if table.is_empty():
         part.log.info("no reference stems or annotations: nothing to evaluate")
+    headline = [r for r in records if r["metric"].endswith(HEADLINE_METRICS)]
     return StepResult(
         metadata={
             "n_metrics": table.height,
             "references": dg.MetadataValue.json(sorted(refs)),
-            **{f"{r['stem']}/{r['metric']}": float(r["value"]) for r in records[:20]},
+            "annotations": annotations,
+            **{f"{r['stem']}/{r['metric']}": float(r["value"]) for r in headline},
         }
     )
 
@@ -51,7 +70,7 @@ def separation_eval(part: TrackPartition) -> StepResult:
 STEP = TrackStep(
     "separation_eval",
     separation_eval,
-    code_version="1",
+    code_version="2",  # 2: per-part note scores, annotation status rows
     description=separation_eval.__doc__,
     deps=("stems", "stem_features"),
     group_name="evaluation",

@@ -45,13 +45,14 @@ from features.pitch import estimate_pitch
 
 
 def song_truth(song) -> dict:
-    """Ground truth of a rendered song as plain arrays."""
+    """Ground truth of a rendered song as plain arrays, keyed by stem (the chords part is the
+    ``other`` stem)."""
     score = song.score
     truth = {"key": score.key_name, "has_vocals": score.has_vocals}
-    for part in ("vocals", "bass", "other"):
+    for part, stem in (("vocals", "vocals"), ("bass", "bass"), ("chords", "other")):
         notes = notes_frame(score.parts[part])
-        truth[f"notes_{part}"] = notes
-        truth[f"onsets_{part}"] = np.unique(notes["onset_s"].to_numpy())
+        truth[f"notes_{stem}"] = notes
+        truth[f"onsets_{stem}"] = np.unique(notes["onset_s"].to_numpy())
     for part in ("vocals", "bass"):
         truth[f"f0_{part}"] = f0_frame(song.f0_per_sample[part], 44100)
     truth["onsets_drums"] = np.unique([round(h.time_s, 6) for h in score.drums])

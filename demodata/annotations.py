@@ -2,9 +2,10 @@
 
 The files and their columns are the annotation format that :mod:`evaluation.annotations`
 documents and reads (``<song>/annotations/``: ``song.json``, ``notes_<part>.csv``,
-``f0_<part>.csv``, ``onsets_drums.csv``). Here the notes of every part come from the score, the
-f0 of the vocal and bass lines is sampled every 10 ms from the synthesised instantaneous f0
-(so it includes vibrato), and the drum onsets are the score's hits.
+``f0_<part>.csv``, ``onsets_drums.csv``). Here the notes of every part (``vocals``, ``bass``,
+``chords``) come from the score, the f0 of the vocal and bass lines is sampled every 10 ms from
+the synthesised instantaneous f0 (so it includes vibrato), and the drum onsets are the score's
+hits.
 """
 
 from __future__ import annotations

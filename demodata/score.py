@@ -125,7 +125,8 @@ def compose(
     Returns
     -------
     Score
-        Parts ``vocals``, ``bass``, ``other`` (chords) and the drum hits.
+        Parts ``vocals``, ``bass``, ``chords`` (rendered into the ``other`` stem) and the drum
+        hits.
     """
     mode = str(rng.choice(["major", "minor"]))
     tonic = int(rng.integers(0, 12))
@@ -202,6 +203,6 @@ def compose(
         kept = [n for n in notes if n.onset_s < end - 0.1]
         return [Note(n.onset_s, min(n.offset_s, end), n.midi_pitch, n.velocity) for n in kept]
 
-    score.parts = {"vocals": clip(vocals), "bass": clip(bass), "other": clip(chords)}
+    score.parts = {"vocals": clip(vocals), "bass": clip(bass), "chords": clip(chords)}
     score.drums = sorted((h for h in drums if h.time_s < end - 0.1), key=lambda h: h.time_s)
     return score

@@ -2,7 +2,10 @@
 
 Each song folder holds ``mixture.wav``, ``vocals.wav``, ``drums.wav``, ``bass.wav`` and
 ``other.wav`` (44.1 kHz, stereo, 16-bit PCM) plus ``annotations/`` (format:
-:mod:`evaluation.annotations`).
+:mod:`evaluation.annotations`): the notes of every pitched part (``vocals``, ``bass``, and
+``chords``, the piano-like triads that make up the ``other`` stem), the f0 of the vocal and bass
+lines and the drum hits, and in ``song.json`` which stem each part sounds in
+(:data:`PART_STEMS`).
 
 Mixing: every part is rendered at a fixed relative level and panned with constant
 gains; then one gain for the whole song brings the mixture peak to -1 dBFS (parts are
@@ -23,10 +26,14 @@ import soundfile as sf
 from demodata.annotations import drums_frame, f0_frame, notes_frame, write_annotations
 from demodata.score import Score, compose
 from demodata.synthesis import render_bass, render_chords, render_drums, render_vocals
-from evaluation.annotations import F0_PARTS, NOTE_PARTS
 
 SAMPLE_RATE = 44100
 STEM_NAMES = ("vocals", "drums", "bass", "other")
+#: Annotated parts and the stem each sounds in (``song.json``'s ``part_stems``).
+PART_STEMS = {"vocals": "vocals", "bass": "bass", "chords": "other", "drums": "drums"}
+#: Parts with notes, and parts with an f0 contour, in the annotations.
+NOTE_PARTS = ("vocals", "bass", "chords")
+F0_PARTS = ("vocals", "bass")
 DEFAULT_N_SONGS = 5
 DURATION_RANGE_S = (20.0, 30.0)
 PEAK_DBFS = -1.0
@@ -86,7 +93,7 @@ def render_song(index: int, seed: int = 0, duration_s: float | None = None) -> R
     score = compose(rng, duration_s, song_has_vocals(index))
     vocals, f0_vocals = render_vocals(score.parts["vocals"], SAMPLE_RATE, n, rng)
     bass, f0_bass = render_bass(score.parts["bass"], SAMPLE_RATE, n, rng)
-    chords = render_chords(score.parts["other"], SAMPLE_RATE, n, rng)
+    chords = render_chords(score.parts["chords"], SAMPLE_RATE, n, rng)
     drum_parts = render_drums(score.drums, SAMPLE_RATE, n, rng)
 
     level = {p: 10 ** ((db + rng.uniform(-1.5, 1.5)) / 20) for p, db in LEVELS_DB.items()}
@@ -135,6 +142,7 @@ def write_song(song: RenderedSong, out_dir: Path) -> Path:
         "key": score.key_name,
         "has_vocals": score.has_vocals,
         "parts": list(STEM_NAMES),
+        "part_stems": PART_STEMS,
     }
     write_annotations(
         song_dir,

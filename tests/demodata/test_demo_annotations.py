@@ -88,3 +88,20 @@ def test_drum_hits_are_audible_at_their_times(song):
         before = np.sqrt(np.mean(drums[max(0, i - 441) : i] ** 2)) if i > 0 else 0.0
         after = np.sqrt(np.mean(drums[i : i + 441] ** 2))
         assert after > 1.5 * before + 1e-4
+
+
+def test_chord_notes_are_triads_sounding_in_the_other_stem(song):
+    ann, audio, sr = song
+    assert ann.part_stems["chords"] == "other"
+    chords = ann.notes["chords"]
+    other = audio["other"].mean(axis=1)
+    for (on,), group in chords.group_by("onset_s", maintain_order=True):
+        pitches = sorted(group["midi_pitch"].to_list())
+        assert len(pitches) == 3, (on, pitches)  # every strike is a triad
+        start = int((on + 0.02) * sr)
+        seg = other[start : start + 8192] * np.hanning(8192)
+        spectrum = np.abs(np.fft.rfft(seg, 4 * 8192))
+        freqs = np.fft.rfftfreq(4 * 8192, 1 / sr)
+        for pitch in pitches:
+            near = np.abs(_midi(np.maximum(freqs, 1.0)) - pitch) < 0.3
+            assert spectrum[near].max() > 0.3 * spectrum.max(), (on, pitch)

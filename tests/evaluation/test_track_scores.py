@@ -1,7 +1,8 @@
 """Scoring a track against its truth, on real files: references are mixed into the model's
 stems (accompaniment = everything but vocals), SDR has its known value for a stem that is its
-reference scaled, silent references are skipped, and features equal to hand-written
-annotations score perfectly, each against the stem that carries the part."""
+reference scaled, silent references are skipped; features equal to hand-written annotations
+score perfectly and shifted ones score 0, per part, each against the stem that carries the
+part; a track without readable annotations says so in its rows."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from evaluation.track_scores import (
     NOTE_METRICS,
     ONSET_METRICS,
     annotation_records,
+    annotation_status_records,
     fit_length,
     reference_audio,
     scored_features,
@@ -76,6 +78,11 @@ def truth(tmp_path):
     (ann / "notes_vocals.csv").write_text(
         "onset_s,offset_s,midi_pitch,velocity\n0.5,1.0,60,0.8\n1.0,1.5,64,0.5\n"
     )
+    (ann / "notes_bass.csv").write_text("0.0,0.9,36\n1.0,1.9,43\n")
+    # a triad, then a dyad: several notes at a time
+    (ann / "notes_chords.csv").write_text(
+        "0.0,1.0,55\n0.0,1.0,60\n0.0,1.0,64\n1.0,2.0,57\n1.0,2.0,62\n"
+    )
     times = np.round(np.arange(200) * 0.01, 2)
     f0 = np.where((times >= 0.5) & (times < 1.5), 261.63, 0.0)
     pl.DataFrame({"time_s": times, "f0_hz": f0}).write_csv(ann / "f0_vocals.csv")
@@ -83,27 +90,71 @@ def truth(tmp_path):
     return load_annotations(tmp_path / "song")
 
 
+def _pitch(f0: pl.DataFrame) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"time_s": f0["time_s"], "f0_hz": f0["f0_hz"], "voiced": (f0["f0_hz"] > 0).cast(pl.Int8)}
+    )
+
+
+def _accompaniment_notes(truth, shift_s: float = 0.0) -> pl.DataFrame:
+    notes = pl.concat([truth.notes["bass"], truth.notes["chords"]])
+    return notes.with_columns(pl.col("onset_s", "offset_s") + shift_s)
+
+
+def _by_metric(records):
+    return {r["metric"]: r for r in records}
+
+
 def test_features_equal_to_the_annotations_score_perfectly(truth):
-    f0 = truth.f0["vocals"]
     features = {
-        ("pitch", "vocals"): pl.DataFrame(
-            {"time_s": f0["time_s"], "f0_hz": f0["f0_hz"], "voiced": (f0["f0_hz"] > 0)}
-        ).with_columns(pl.col("voiced").cast(pl.Int8)),
+        ("pitch", "vocals"): _pitch(truth.f0["vocals"]),
         ("notes", "vocals"): truth.notes["vocals"].select("onset_s", "offset_s", "midi_pitch"),
+        ("notes", "accompaniment"): _accompaniment_notes(truth),
         ("onsets", "accompaniment"): pl.DataFrame({"time_s": truth.onset_times("drums")}),
     }
     records = annotation_records(truth, ["vocals", "accompaniment"], features)
-    by_metric = {r["metric"]: r for r in records}
+    by_metric = _by_metric(records)
     assert set(by_metric) == {
-        *(f"melody_{m}" for m in MELODY_METRICS),
-        *(f"notes_vocals_{m}" for m in NOTE_METRICS),
+        *(f"melody_vocals_{m}" for m in MELODY_METRICS),
+        *(f"notes_{part}_{m}" for part in ("vocals", "bass", "chords") for m in NOTE_METRICS),
         *(f"onsets_drums_{m}" for m in ONSET_METRICS),
     }
-    for metric in ("melody_raw_pitch_accuracy", "notes_vocals_f_measure", "onsets_drums_f_measure"):
-        assert by_metric[metric]["value"] == pytest.approx(1.0), metric
-    assert by_metric["melody_voicing_false_alarm"]["value"] == 0.0
-    assert by_metric["onsets_drums_f_measure"]["stem"] == "accompaniment"  # two stems
-    assert by_metric["notes_vocals_recall"]["reference"] == "annotations/notes_vocals.csv"
+    for part in ("vocals", "bass", "chords"):
+        for metric in ("f_measure", "f_measure_no_offset", "precision", "recall"):
+            assert by_metric[f"notes_{part}_{metric}"]["value"] == 1.0, (part, metric)
+    assert by_metric["melody_vocals_raw_pitch_accuracy"]["value"] == pytest.approx(1.0)
+    assert by_metric["melody_vocals_voicing_false_alarm"]["value"] == 0.0
+    assert by_metric["onsets_drums_f_measure"]["value"] == 1.0
+    # two stems: bass, chords and drums are on the accompaniment, each with its own notes
+    assert by_metric["notes_chords_f_measure"]["stem"] == "accompaniment"
+    assert by_metric["notes_bass_n_estimate"]["value"] == 2.0
+    assert by_metric["notes_chords_n_estimate"]["value"] == 5.0
+    assert by_metric["onsets_drums_f_measure"]["stem"] == "accompaniment"
+    assert by_metric["notes_chords_recall"]["reference"] == "annotations/notes_chords.csv"
+
+
+def test_notes_shifted_by_100_ms_score_0_with_and_without_offsets(truth):
+    features = {("notes", "accompaniment"): _accompaniment_notes(truth, shift_s=0.1)}
+    scores = {
+        r["metric"]: r["value"]
+        for r in annotation_records(truth, ["vocals", "accompaniment"], features)
+    }
+    for part in ("bass", "chords"):
+        assert scores[f"notes_{part}_f_measure_no_offset"] == 0.0
+        assert scores[f"notes_{part}_f_measure"] == 0.0
+        assert scores[f"notes_{part}_n_reference"] > 0
+
+
+def test_four_stems_score_each_part_on_its_own_stem(truth):
+    features = {
+        ("notes", "bass"): truth.notes["bass"],
+        ("notes", "other"): truth.notes["chords"],
+        ("notes", "vocals"): truth.notes["vocals"],
+    }
+    records = annotation_records(truth, ["vocals", "drums", "bass", "other"], features)
+    stems = {r["metric"]: r["stem"] for r in records}
+    assert stems["notes_bass_f_measure"] == "bass" and stems["notes_chords_f_measure"] == "other"
+    assert all(r["value"] == 1.0 for r in records if r["metric"].endswith("f_measure"))
 
 
 def test_a_silent_vocal_stem_has_an_unvoiced_melody_and_missing_features_no_score(truth):
@@ -114,20 +165,49 @@ def test_a_silent_vocal_stem_has_an_unvoiced_melody_and_missing_features_no_scor
         truth, ["vocals", "accompaniment"], {("pitch", "vocals"): empty_pitch}
     )
     scores = {r["metric"]: r["value"] for r in records}
-    assert set(scores) == {f"melody_{m}" for m in MELODY_METRICS}
-    assert scores["melody_voicing_recall"] == 0.0
+    assert set(scores) == {f"melody_vocals_{m}" for m in MELODY_METRICS}
+    assert scores["melody_vocals_voicing_recall"] == 0.0
     assert annotation_records(truth, ["vocals", "accompaniment"], {}) == []
 
 
-def test_the_features_read_are_those_of_the_stems_carrying_each_part():
-    assert scored_features(["vocals", "accompaniment"]) == [
+def test_a_part_without_notes_alone_on_its_stem_counts_the_notes_found(tmp_path):
+    (tmp_path / "notes_vocals.csv").write_text("onset_s,offset_s,midi_pitch\n")  # instrumental
+    truth = load_annotations(tmp_path)
+    found = pl.DataFrame({"onset_s": [0.1], "offset_s": [0.5], "midi_pitch": [60]})
+    (record,) = annotation_records(truth, ["vocals", "accompaniment"], {("notes", "vocals"): found})
+    assert (record["metric"], record["value"]) == ("notes_vocals_n_estimate", 1.0)
+
+
+def test_the_features_read_are_those_of_the_stems_carrying_each_part(truth):
+    assert scored_features(truth, ["vocals", "accompaniment"]) == [
         ("pitch", "vocals"),
+        ("notes", "accompaniment"),
         ("notes", "vocals"),
         ("onsets", "accompaniment"),
     ]
-    assert scored_features(["vocals", "drums", "bass", "other"]) == [
+    assert scored_features(truth, ["vocals", "drums", "bass", "other"]) == [
         ("pitch", "vocals"),
-        ("notes", "vocals"),
         ("notes", "bass"),
+        ("notes", "other"),
+        ("notes", "vocals"),
         ("onsets", "drums"),
     ]
+    assert scored_features(truth, ["mixture"]) == [
+        ("pitch", "mixture"),
+        ("notes", "mixture"),
+        ("onsets", "mixture"),
+    ]
+
+
+def test_what_was_read_is_recorded_and_none_readable_says_so(truth, tmp_path):
+    (status,) = annotation_status_records(truth)
+    assert (status["stem"], status["metric"], status["value"]) == ("mixture", "annotation_files", 6)
+    assert status["reference"].startswith("read 6 files in ")
+    song = tmp_path / "musdb_song"
+    song.mkdir()
+    (song / "notes_vocals.csv").write_text("0.5,0.4,60\n")
+    status, problem = annotation_status_records(load_annotations(song))
+    assert status["value"] == 0.0
+    assert status["reference"] == f"none readable in {song}; 1 unreadable"
+    assert problem["metric"] == "annotation_unreadable"
+    assert problem["reference"] == "notes_vocals.csv: line 1: offset 0.4 s is not after onset 0.5 s"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import mido
 import numpy as np
 import polars as pl
 import pytest
@@ -52,8 +53,18 @@ def test_full_run_then_incremental_rerun(songs, make_settings, instance, tmp_pat
         assert n == 0 if silent else abs(n - SONG_SECONDS * 100) <= 3, (stem, silent, n)
     sdr = run_query(root, "SELECT * FROM evaluation WHERE metric = 'global_sdr_db'")
     assert sdr.height == 4 and (sdr["value"] > 0).all()  # the stems beat silence
+    # Every annotated part is scored on the stem carrying it; what was read is recorded.
+    notes = run_query(root, "SELECT stem, metric FROM evaluation WHERE metric LIKE 'notes_%'")
+    assert {("vocals", "notes_vocals_f_measure"), ("accompaniment", "notes_bass_f_measure"),
+            ("accompaniment", "notes_chords_f_measure_no_offset")} <= set(notes.rows())  # fmt: skip
+    read = run_query(root, "SELECT value FROM evaluation WHERE metric = 'annotation_files'")
+    assert read["value"].to_list() == [7.0, 7.0]
     manifest = pl.read_parquet(str(root / "exports/transcription/2stems/*/manifest.parquet"))
-    assert set(manifest["stem"]) == {"vocals"}
+    assert manifest.height == 4 and set(manifest["stem"]) == {"vocals", "accompaniment"}
+    assert set(manifest["multitrack_path"]) == {"multitrack.mid"}  # one per track, every row
+    for folder in (root / "exports/transcription/2stems").iterdir():
+        midi = mido.MidiFile(folder / "multitrack.mid")
+        assert [t.name for t in midi.tracks[1:]] == ["vocals", "accompaniment"]
     runs = run_query(root, "SELECT DISTINCT asset FROM runs ORDER BY asset")
     assert runs["asset"].to_list() == sorted(
         ["track_audio", "stems", "stem_features", "separation_eval", "transcription_prep"]
@@ -96,11 +107,16 @@ def test_full_run_then_incremental_rerun(songs, make_settings, instance, tmp_pat
     again = run_folder(settings, instance=instance)
     assert again.processed == [] and len(again.skipped) == 2
 
-    # One new song: only it is processed.
-    shutil.copytree(songs / "demo_02", audio / "demo_02")
+    # One new song (with reference stems but without its annotations): only it is processed,
+    # and its evaluation says that no annotations were readable.
+    ignore = shutil.ignore_patterns("annotations")
+    shutil.copytree(songs / "demo_02", audio / "demo_02", ignore=ignore)
     more = run_folder(settings, instance=instance)
     assert len(more.processed) == 1 and len(more.skipped) == 2
     assert run_query(root, "SELECT count(*) AS n FROM tracks")["n"][0] == 3
+    none = run_query(root, "SELECT value, reference FROM evaluation WHERE value = 0 "
+                     "AND metric = 'annotation_files'")  # fmt: skip
+    assert none.rows() == [(0.0, f"none readable in {audio / 'demo_02'}")]
     # demo_02 is instrumental (its vocals reference is digital silence): its separated vocal
     # stem is recognised as silent, which the README's "instrumental tracks" query finds.
     instrumental = run_query(root, EXAMPLES[1][1])["path"].to_list()
