@@ -12,12 +12,6 @@ with neither is recorded as having nothing to evaluate.
 import dagster as dg
 
 from evaluation.annotations import load_annotations, song_folder
-from evaluation.track_scores import (
-    annotation_records,
-    annotation_status_records,
-    scored_features,
-    sdr_records,
-)
 
 from .records import TrackPartition, required
 from .track_batch import StepResult, TrackStep
@@ -29,6 +23,14 @@ HEADLINE_METRICS = ("global_sdr_db", "f_measure", "f_measure_no_offset", "raw_pi
 def separation_eval(part: TrackPartition) -> StepResult:
     """Global SDR of each stem against reference stems, and per-part note, melody and onset
     accuracy against annotations, where the track has them; one long-format row per metric."""
+    # mir_eval and scipy load here, in the run that scores, not with the definitions.
+    from evaluation.track_scores import (
+        annotation_records,
+        annotation_status_records,
+        scored_features,
+        sdr_records,
+    )
+
     store = part.store
     track = required(store.track_record)
     rows = required(store.stem_rows)

@@ -15,13 +15,17 @@ from __future__ import annotations
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import numpy as np
 from pydantic import PrivateAttr
 
-from features.parallel import extract_track_features, feature_process_pool
-from features.stem import StemFeatures
+if TYPE_CHECKING:
+    from features.stem import StemFeatures
+
+# features.parallel (essentia, onnxruntime, mir_eval) is imported where it is used, so loading
+# the definitions (webserver, daemon, code server, every run) does not pay for it.
 
 
 class FeaturePool(dg.ConfigurableResource):
@@ -55,6 +59,8 @@ class FeaturePool(dg.ConfigurableResource):
         (:class:`~concurrent.futures.process.BrokenProcessPool`). Without a pool (one worker,
         or the resource not set up) the stems are analysed one after another in this process.
         """
+        from features.parallel import extract_track_features
+
         if self._pool is None or len(audio) <= 1:
             return extract_track_features(audio, sample_rate, max_workers=1)
         try:
@@ -66,6 +72,8 @@ class FeaturePool(dg.ConfigurableResource):
 
     def _start(self) -> ProcessPoolExecutor:
         """A pool whose workers are all being started (one job each, not waited for)."""
+        from features.parallel import feature_process_pool
+
         pool = feature_process_pool(self.processes, warm=False)
         for _ in range(self.processes):
             pool.submit(os.getpid)  # each job spawns a worker; its initializer imports essentia
