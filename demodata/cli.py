@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from demodata.songs import DEFAULT_N_SONGS, write_demo_songs
+from demodata.defaults import DEFAULT_N_SONGS
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     if args.duration is not None and args.duration < 2.0:
         print(f"error: --duration must be at least 2 s, got {args.duration}")
         return 2
+    from demodata.songs import write_demo_songs  # numpy, scipy, mir_eval: only when writing
+
     start = time.perf_counter()
     paths = write_demo_songs(
         args.out_dir, n_songs=args.songs, seed=args.seed, duration_s=args.duration

@@ -2,8 +2,9 @@
 
 A score is pure data (no audio): every note is a :class:`Note` with times in seconds
 and a MIDI pitch, every drum hit a :class:`DrumHit`. The renderers in
-:mod:`demodata.synthesis` turn it into audio, and :mod:`demodata.annotations` writes
-it as the ground truth, so the annotations are exact by construction.
+:mod:`demodata.synthesis` and :mod:`demodata.voice` turn it into audio, and
+:mod:`demodata.annotations` writes it as the ground truth, so the annotations are exact by
+construction.
 
 Conventions
 -----------

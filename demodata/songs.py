@@ -24,8 +24,10 @@ import numpy as np
 import soundfile as sf
 
 from demodata.annotations import drums_frame, f0_frame, notes_frame, write_annotations
+from demodata.defaults import DEFAULT_N_SONGS
 from demodata.score import Score, compose
-from demodata.synthesis import render_bass, render_chords, render_drums, render_vocals
+from demodata.synthesis import render_bass, render_chords, render_drums
+from demodata.voice import render_vocals
 
 SAMPLE_RATE = 44100
 STEM_NAMES = ("vocals", "drums", "bass", "other")
@@ -34,11 +36,11 @@ PART_STEMS = {"vocals": "vocals", "bass": "bass", "chords": "other", "drums": "d
 #: Parts with notes, and parts with an f0 contour, in the annotations.
 NOTE_PARTS = ("vocals", "bass", "chords")
 F0_PARTS = ("vocals", "bass")
-DEFAULT_N_SONGS = 5
 DURATION_RANGE_S = (20.0, 30.0)
 PEAK_DBFS = -1.0
 FADE_OUT_S = 0.05
 INSTRUMENTAL_EVERY = 3  # songs 2, 5, 8, ... (0-based) have no vocals
+VOICE_STREAM = 1  # third seed word of the voice's random stream, beside ``[seed, index]``
 
 # Relative level in dB and stereo pan in [-1 (left), 1 (right)] per part.
 LEVELS_DB = {"vocals": 0.0, "bass": -2.0, "other": 2.0, "drums": -4.0}
@@ -91,7 +93,9 @@ def render_song(index: int, seed: int = 0, duration_s: float | None = None) -> R
         raise ValueError(f"duration_s must be at least 2 s, got {duration_s}")
     n = round(duration_s * SAMPLE_RATE)
     score = compose(rng, duration_s, song_has_vocals(index))
-    vocals, f0_vocals = render_vocals(score.parts["vocals"], SAMPLE_RATE, n, rng)
+    # the voice draws from its own stream, so the accompaniment does not depend on it
+    voice_rng = np.random.default_rng([seed, index, VOICE_STREAM])
+    vocals, f0_vocals = render_vocals(score.parts["vocals"], SAMPLE_RATE, n, voice_rng)
     bass, f0_bass = render_bass(score.parts["bass"], SAMPLE_RATE, n, rng)
     chords = render_chords(score.parts["chords"], SAMPLE_RATE, n, rng)
     drum_parts = render_drums(score.drums, SAMPLE_RATE, n, rng)

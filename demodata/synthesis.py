@@ -1,4 +1,4 @@
-"""Numpy renderers for the parts of a demo song: sung-like vocal, bass, chords, drums.
+"""Numpy renderers for the instrumental parts of a demo song: bass, chords, drums.
 
 Every renderer returns a mono float64 signal at full length (``n_samples``); pitched
 renderers also return the exact fundamental frequency per sample in Hz (0 where the
@@ -6,12 +6,10 @@ part is silent or between notes), which is the f0 ground truth. Parts are never
 normalised here: levels are set once for the whole song in :mod:`demodata.songs`, so
 the stems keep summing to the mixture.
 
+The sung vocal line has its own model (:mod:`demodata.voice`).
+
 Voices
 ------
-vocals
-    Harmonic source (spectral slope -12 dB/octave) shaped by three vowel formants that
-    follow each harmonic as the pitch moves, 5-6 Hz vibrato that fades in after 150 ms,
-    35 ms attack and 30 ms release.
 bass
     Sawtooth-like harmonics (up to 2.5 kHz, rolled off) with a plucked exponential decay.
 other (chords)
@@ -27,16 +25,6 @@ from __future__ import annotations
 import numpy as np
 
 from demodata.score import DrumHit, Note
-
-# Vowel formants (Hz) and bandwidths (Hz) for a mid-range voice.
-VOWELS = {
-    "a": ((800, 80), (1150, 90), (2900, 120)),
-    "e": ((400, 60), (1600, 80), (2700, 120)),
-    "i": ((270, 60), (2300, 100), (3000, 120)),
-    "o": ((450, 70), (800, 80), (2830, 100)),
-    "u": ((325, 50), (700, 60), (2530, 170)),
-}
-FORMANT_GAINS = (1.0, 0.5, 0.25)
 
 
 def midi_to_hz(midi_pitch: float | np.ndarray) -> float | np.ndarray:
@@ -77,42 +65,6 @@ def _decaying_harmonics(
         sin_prev, sin_k = sin_k, two_cos * sin_k - sin_prev
         decay = decay * step
     return tone
-
-
-def render_vocals(
-    notes: list[Note], sr: int, n_samples: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Render a sung-like line; returns ``(signal, f0_hz per sample)``."""
-    out = np.zeros(n_samples)
-    f0_track = np.zeros(n_samples)
-    release_s = 0.03
-    for note in notes:
-        start = round(note.onset_s * sr)
-        sustain_n = round((note.offset_s - note.onset_s) * sr)
-        n = min(sustain_n + int(release_s * sr), n_samples - start)
-        if n <= 0:
-            continue
-        t = np.arange(n) / sr
-        rate = rng.uniform(5.0, 6.0)
-        depth_cents = rng.uniform(20.0, 40.0)
-        fade_in = np.clip((t - 0.15) / 0.2, 0.0, 1.0)
-        cents = depth_cents * fade_in * np.sin(2 * np.pi * rate * t)
-        f0 = midi_to_hz(note.midi_pitch) * 2.0 ** (cents / 1200.0)
-        phase = 2 * np.pi * np.cumsum(f0) / sr + rng.uniform(0, 2 * np.pi)
-        formants = VOWELS[str(rng.choice(list(VOWELS)))]
-        voice = np.zeros(n)
-        for k in range(1, int(5000 // f0.max()) + 1):
-            fk = k * f0
-            gain = sum(
-                g / np.sqrt(1.0 + ((fk - fc) / (bw / 2)) ** 2)
-                for (fc, bw), g in zip(formants, FORMANT_GAINS, strict=True)
-            )
-            voice += (gain + 0.02) / k**2 * np.sin(k * phase)
-        env = _envelope(n, sr, 0.035, release_s, sustain_n)
-        out[start : start + n] += note.velocity * env * voice
-        end = start + min(sustain_n, n)
-        f0_track[start:end] = f0[: end - start]
-    return out, f0_track
 
 
 def render_bass(
