@@ -11,7 +11,8 @@ from reporting import metrics_table_markdown
 from .records import TrackPartition, required
 from .track_batch import StepResult, TrackStep
 
-CODE_VERSION = "5"  # 4: basic-pitch notes on polyphonic stems, notes.method; 5: SwiftF0 pitch
+CODE_VERSION = "6"  # 4: basic-pitch notes on polyphonic stems, notes.method; 5: SwiftF0 pitch;
+# 6: BS.1770 loudness, vectorised spectra, basic-pitch layer by layer (float32-level changes)
 
 
 def stem_features(part: TrackPartition) -> StepResult:

@@ -1,41 +1,179 @@
-"""Speed of stemline's features: x real time per family and stem, one core; track in parallel.
+"""Speed of stemline's features: whole stems per core, per family, and a track in parallel.
 
-Renders demo songs (``demodata``, seed 0), then for every stem times each feature
-family on one core (pitch, onsets, chroma + key, notes) and the whole
-``extract_stem_features`` call, and finally a whole track (4 stems) sequentially and
-with ``extract_track_features``: a new pool per track, and a warm pool reused across
-tracks (``feature_process_pool``). "x real time" is audio seconds
-per CPU second. Run ``python benchmarks/features_speed.py [--songs N]``.
+Default: ``extract_stem_features`` on each stem type of a rendered demo song (``demodata``,
+seed 0; ``accompaniment`` is drums + bass + other) at 30 s and 180 s, pinned to one core with
+every thread pool at one thread, median of ``--repeats`` runs. "x real time per core" is audio
+seconds per CPU second of the process (``time.process_time``, all its threads), so it does not
+depend on how busy the machine's other cores are. Each stem type runs with its default methods;
+``--alternatives`` adds the other pitch methods of vocals and bass (yinfft, crepe_tiny).
+
+``--compare TREE`` measures this source tree against another one (e.g. ``git worktree add
+/tmp/before HEAD~1``) on the same rendered stems: each tree in its own process on the same core,
+alternating, ``--rounds`` rounds of ``--repeats`` runs each; the ratio is the figure to trust on
+a busy machine. ``--families`` instead times each feature family on one core (pitch, onsets,
+chroma + key, notes), and ``--track`` a whole track (4 stems) sequentially, with a new pool per
+track and with a warm pool reused across tracks (``feature_process_pool``).
+
+Run ``python benchmarks/features_speed.py [--durations 30 180] [--repeats 3]``.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
-import time
-from pathlib import Path
 
-import numpy as np
-import polars as pl
+# One thread per BLAS / OpenMP pool before numpy is imported: "per core" means one core.
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from demodata import STEM_NAMES, render_song
-from features import FeatureSettings, extract_stem_features, extract_track_features
-from features.chroma import chroma_matrix, estimate_key
-from features.grid import FrameGrid, analysis_signal
-from features.level import active_level_dbfs, frame_rms_dbfs
-from features.notes import segment_notes
-from features.onsets import detect_onsets
-from features.parallel import feature_process_pool
-from features.pitch import estimate_pitch
+from demodata import STEM_NAMES, render_song  # noqa: E402
+from features import FeatureSettings, extract_stem_features, extract_track_features  # noqa: E402
+from features.chroma import chroma_matrix, estimate_key  # noqa: E402
+from features.grid import FrameGrid, analysis_signal  # noqa: E402
+from features.level import active_level_dbfs, frame_rms_dbfs  # noqa: E402
+from features.notes import segment_notes  # noqa: E402
+from features.onsets import detect_onsets  # noqa: E402
+from features.parallel import feature_process_pool  # noqa: E402
+from features.pitch import estimate_pitch  # noqa: E402
+
+STEM_TYPES = ("vocals", "bass", "drums", "other", "accompaniment")
+ALTERNATIVE_PITCH = {"vocals": ("yinfft", "crepe_tiny"), "bass": ("yinfft", "crepe_tiny")}
+ROOT = Path(__file__).resolve().parents[1]
+#: Run in a fresh process by ``--compare``: times one stem with one source tree's features.
+WORKER = """
+import sys, time
+root, stem, path, repeats = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+sys.path.insert(0, root)
+import numpy as np
+from features import FeatureSettings, extract_stem_features
+audio = np.load(path)
+extract_stem_features(audio, 44100, stem, FeatureSettings())
+for _ in range(repeats):
+    start = time.process_time()
+    extract_stem_features(audio, 44100, stem, FeatureSettings())
+    print(time.process_time() - start)
+"""
 
 
 def _timed(fn, *args):
     start = time.perf_counter()
     result = fn(*args)
     return result, time.perf_counter() - start
+
+
+def pin_to_one_core() -> int:
+    """Pin this process to the first core it may run on; returns that core."""
+    core = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {core})
+    return core
+
+
+def song_stems(duration_s: float) -> dict[str, np.ndarray]:
+    """The stems of demo song 0 at ``duration_s``, float32, plus ``accompaniment``."""
+    song = render_song(0, duration_s=duration_s)
+    stems = {name: song.stems[name].astype(np.float32) / 32768.0 for name in STEM_NAMES}
+    stems["accompaniment"] = stems["drums"] + stems["bass"] + stems["other"]
+    return stems
+
+
+def stem_cpu_seconds(
+    audio: np.ndarray, stem: str, settings: FeatureSettings, repeats: int
+) -> tuple[list[float], list[float], int]:
+    """CPU and wall seconds of ``repeats`` runs of ``extract_stem_features`` after one warm-up
+    (model sessions and caches are made on the first run), and the number of notes."""
+    features = extract_stem_features(audio, 44100, stem, settings)
+    cpu, wall = [], []
+    for _ in range(repeats):
+        start_cpu, start_wall = time.process_time(), time.perf_counter()
+        features = extract_stem_features(audio, 44100, stem, settings)
+        cpu.append(time.process_time() - start_cpu)
+        wall.append(time.perf_counter() - start_wall)
+    return cpu, wall, features.notes.height
+
+
+def stems_table(durations: list[float], repeats: int, alternatives: bool) -> pl.DataFrame:
+    """One row per duration, stem type and method: median CPU seconds and x real time."""
+    rows = []
+    for duration in durations:
+        stems = song_stems(duration)
+        for stem in STEM_TYPES:
+            settings = FeatureSettings()
+            runs = [(settings.profile(stem).pitch_method, settings)]
+            if alternatives:
+                runs += [
+                    (method, settings.with_profile(stem, pitch_method=method))
+                    for method in ALTERNATIVE_PITCH.get(stem, ())
+                ]
+            for method, run_settings in runs:
+                profile = run_settings.profile(stem)
+                cpu, wall, n_notes = stem_cpu_seconds(stems[stem], stem, run_settings, repeats)
+                median_cpu = statistics.median(cpu)
+                rows.append(
+                    {
+                        "duration_s": duration,
+                        "stem": stem,
+                        "pitch": method,
+                        "notes": profile.note_method,
+                        "cpu_s": round(median_cpu, 3),
+                        "x_real_time_per_core": round(duration / median_cpu, 1),
+                        "cpu_s_min_max": f"{min(cpu):.2f}-{max(cpu):.2f}",
+                        "wall_s": round(statistics.median(wall), 3),
+                        "n_notes": n_notes,
+                    }
+                )
+                print(rows[-1], flush=True)
+    return pl.DataFrame(rows)
+
+
+def compare_table(
+    other: Path, durations: list[float], repeats: int, rounds: int, core: int
+) -> pl.DataFrame:
+    """This tree against ``other``, interleaved, on the same stems (see the module doc)."""
+    rows = []
+    trees = {"this": ROOT, "other": other.resolve()}
+    with tempfile.TemporaryDirectory() as folder:
+        for duration in durations:
+            for stem, audio in song_stems(duration).items():
+                path = Path(folder) / f"{stem}.npy"
+                np.save(path, audio)
+                cpu: dict[str, list[float]] = {"this": [], "other": []}
+                for r in range(rounds):
+                    for name in ("this", "other") if r % 2 == 0 else ("other", "this"):
+                        command = [sys.executable, "-c", WORKER, str(trees[name]), stem,
+                                   str(path), str(repeats)]  # fmt: skip
+                        out = subprocess.run(
+                            ["taskset", "-c", str(core), *command],
+                            capture_output=True,
+                            text=True,
+                            check=True,
+                        ).stdout
+                        cpu[name] += [float(line) for line in out.split()]
+                this, before = statistics.median(cpu["this"]), statistics.median(cpu["other"])
+                rows.append(
+                    {
+                        "duration_s": duration,
+                        "stem": stem,
+                        "other_cpu_s": round(before, 3),
+                        "other_x": round(duration / before, 1),
+                        "this_cpu_s": round(this, 3),
+                        "this_x": round(duration / this, 1),
+                        "speed_up": round(before / this, 2),
+                    }
+                )
+                print(rows[-1], flush=True)
+    return pl.DataFrame(rows)
 
 
 def time_families(audio: np.ndarray, stem: str, settings: FeatureSettings) -> dict[str, float]:
@@ -60,25 +198,18 @@ def time_families(audio: np.ndarray, stem: str, settings: FeatureSettings) -> di
         "pitch": t_pitch,
         "onsets": t_onsets,
         "chroma_key": t_chroma + t_key,
-        "notes": t_notes,
+        "pitch_track_notes": t_notes,
         "all": t_total,
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--songs", type=int, default=2)
-    args = parser.parse_args(argv)
-    settings = FeatureSettings()
+def families_table(songs: int, settings: FeatureSettings) -> pl.DataFrame:
     rows = []
-    track_rows = []
-    workers = min(4, os.cpu_count() or 1)
-    pool = feature_process_pool(workers)  # started once, reused for every track
-    for i in range(args.songs):
+    for i in range(songs):
         song = render_song(i)
-        stems = {name: song.stems[name].astype(np.float32) / 32768.0 for name in STEM_NAMES}
         duration = song.mixture.shape[0] / 44100
-        for name, audio in stems.items():
+        for name in STEM_NAMES:
+            audio = song.stems[name].astype(np.float32) / 32768.0
             if not np.any(audio):
                 continue  # instrumental song: silent vocals cost nothing
             times = time_families(audio, name, settings)
@@ -89,34 +220,76 @@ def main(argv: list[str] | None = None) -> int:
                     **{k: duration / v if v > 0 else None for k, v in times.items()},
                 }
             )
-        _, sequential = _timed(extract_track_features, stems, 44100, settings, 1)
-        _, cold = _timed(extract_track_features, stems, 44100, settings, len(stems))
-        _, warm = _timed(extract_track_features, stems, 44100, settings, None, pool)
-        track_rows.append(
-            {
-                "song": song.name,
-                "duration_s": duration,
-                "sequential_s": sequential,
-                "new_pool_s": cold,
-                "warm_pool_s": warm,
-            }
-        )
-    pool.shutdown()
-    pl.Config.set_tbl_formatting("ASCII_MARKDOWN")
-    pl.Config.set_tbl_hide_column_data_types(True)
-    pl.Config.set_tbl_hide_dataframe_shape(True)
-    table = (
+    return (
         pl.DataFrame(rows)
         .group_by("stem", "pitch_method", maintain_order=True)
         .agg(pl.all().mean().round(0))
     )
-    print(f"x real time on one core (mean over {args.songs} songs), cpu_count={os.cpu_count()}")
-    print(table)
+
+
+def track_table(songs: int, settings: FeatureSettings) -> pl.DataFrame:
+    rows = []
+    workers = min(4, os.cpu_count() or 1)
+    pool = feature_process_pool(workers)  # started once, reused for every track
+    try:
+        for i in range(songs):
+            song = render_song(i)
+            stems = {n: song.stems[n].astype(np.float32) / 32768.0 for n in STEM_NAMES}
+            _, sequential = _timed(extract_track_features, stems, 44100, settings, 1)
+            _, cold = _timed(extract_track_features, stems, 44100, settings, len(stems))
+            _, warm = _timed(extract_track_features, stems, 44100, settings, None, pool)
+            rows.append(
+                {
+                    "song": song.name,
+                    "duration_s": song.mixture.shape[0] / 44100,
+                    "sequential_s": sequential,
+                    "new_pool_s": cold,
+                    "warm_pool_s": warm,
+                }
+            )
+    finally:
+        pool.shutdown()
+    return pl.DataFrame(rows).with_columns(pl.col(pl.Float64).round(2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--durations", type=float, nargs="+", default=[30.0, 180.0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--alternatives", action="store_true", help="also yinfft, crepe_tiny")
+    parser.add_argument("--families", action="store_true", help="per feature family instead")
+    parser.add_argument("--track", action="store_true", help="a whole track, pools")
+    parser.add_argument("--songs", type=int, default=2, help="songs for --families / --track")
+    parser.add_argument("--compare", type=Path, help="another source tree to measure against")
+    parser.add_argument("--rounds", type=int, default=2, help="alternations for --compare")
+    args = parser.parse_args(argv)
+    pl.Config.set_tbl_formatting("ASCII_MARKDOWN")
+    pl.Config.set_tbl_hide_column_data_types(True)
+    pl.Config.set_tbl_hide_dataframe_shape(True)
+    pl.Config.set_tbl_rows(100)
+    pl.Config.set_tbl_cols(-1)
+    pl.Config.set_tbl_width_chars(200)
+    settings = FeatureSettings()
+    if args.track:
+        print(f"whole track (4 stems), seconds, cpu_count={os.cpu_count()}")
+        print(track_table(args.songs, settings))
+        return 0
+    core = pin_to_one_core()
+    if args.compare is not None:
+        table = compare_table(args.compare, args.durations, args.repeats, args.rounds, core)
+        print(f"\nthis tree against {args.compare}, core {core}, interleaved, median CPU s")
+        print(table)
+        return 0
+    if args.families:
+        print(f"x real time on core {core} (mean over {args.songs} demo songs)")
+        print(families_table(args.songs, settings))
+        return 0
+    table = stems_table(args.durations, args.repeats, args.alternatives)
     print(
-        f"\nwhole track (4 stems), seconds: one process; a new pool of 4 processes per "
-        f"track; a warm pool of {workers} processes reused across tracks"
+        f"\nwhole extract_stem_features per stem on core {core}, one thread per pool, "
+        f"median of {args.repeats} (x real time = audio s / CPU s)"
     )
-    print(pl.DataFrame(track_rows).with_columns(pl.col(pl.Float64).round(2)))
+    print(table)
     return 0
 
 

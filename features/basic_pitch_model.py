@@ -29,15 +29,24 @@ The network normalises the log-magnitude CQT of each window on its own, so its o
 depend on the level of the audio (a tone at -6 and at -66 dBFS gets the same posteriors), and
 faint noise in a window with nothing else reads as notes: callers gate by level
 (:mod:`features.basic_pitch_notes`).
+
+What runs it (:func:`basic_pitch_runner`): on a machine whose onnxruntime exposes the CUDA
+provider, the published model on ONNX Runtime's GPU session; otherwise the same network
+computed layer by layer on the CPU (:mod:`features.basic_pitch_layers`, about half the CPU time of
+ONNX Runtime's CPU session, posteriors equal to 1e-3). Both have ``run(output_names, feed)``.
 """
 
 from __future__ import annotations
 
+import logging
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from features.onnx_session import onnx_session
+from features.onnx_session import gpu_available, onnx_session
 from wheelfiles import WheelFile, fetch_wheel_file
+
+log = logging.getLogger(__name__)
 
 #: The pinned model file. The wheel's sha256 is the one PyPI lists for the release.
 BASIC_PITCH_MODEL = WheelFile(
@@ -119,3 +128,27 @@ def basic_pitch_session(threads: int = 1, cache_dir: Path | None = None) -> Any:
     session = onnx_session(fetch_basic_pitch_model(cache_dir), threads)
     check_model_io(session)
     return session
+
+
+def basic_pitch_runner(threads: int = 1, cache_dir: Path | None = None) -> Any:
+    """What computes the model in this process (fetched when missing); see the module doc.
+
+    Returns the ONNX Runtime GPU session when the CUDA provider is available, else this
+    process's :class:`features.basic_pitch_layers.LayeredBasicPitch` (created on the first call,
+    reused after). The choice is logged at INFO when it is made.
+    """
+    path = fetch_basic_pitch_model(cache_dir)
+    if gpu_available():
+        return basic_pitch_session(threads, cache_dir)
+    resolved = path.resolve()
+    stat = resolved.stat()
+    return _layered_model(str(resolved), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=2)
+def _layered_model(path: str, size: int, mtime_ns: int) -> Any:
+    """The layer-by-layer CPU model; ``size`` and ``mtime_ns`` only key the cache."""
+    from features.basic_pitch_layers import LayeredBasicPitch
+
+    log.info("basic-pitch runs layer by layer on the CPU (no CUDA provider in onnxruntime)")
+    return LayeredBasicPitch.from_file(Path(path))

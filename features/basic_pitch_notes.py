@@ -54,7 +54,7 @@ from features.basic_pitch_model import (
     HOP,
     LOWEST_MIDI,
     SAMPLE_RATE,
-    basic_pitch_session,
+    basic_pitch_runner,
 )
 from features.grid import FrameGrid
 from features.notes import empty_notes
@@ -190,18 +190,19 @@ def basic_pitch_notes(
         Thresholds, minimum duration and level gate (:mod:`features.settings`).
     silence_dbfs : float
         Frames below this level are never part of a note.
-    session : onnxruntime.InferenceSession, optional
-        Default: :func:`features.basic_pitch_model.basic_pitch_session` with ``threads``
-        (fetches the model on first use).
+    session : object, optional
+        What computes the model (``run(output_names, feed)``: an ONNX Runtime session or
+        :class:`features.basic_pitch_layers.LayeredBasicPitch`). Default:
+        :func:`features.basic_pitch_model.basic_pitch_runner` (fetches the model on first use).
     threads : int
-        ONNX Runtime threads when the default session is used.
+        ONNX Runtime threads when the default is a GPU session.
 
     Returns
     -------
     polars.DataFrame
         The ``notes`` table (:data:`catalogue.schema.NOTE_SCHEMA`), sorted by onset and pitch.
     """
-    session = session if session is not None else basic_pitch_session(threads)
+    session = session if session is not None else basic_pitch_runner(threads)
     audio = np.asarray(soxr.resample(signal, grid.sample_rate, SAMPLE_RATE, quality="HQ"))
     floor = max(silence_dbfs, level_dbfs - profile.note_gate_db)
     audible = audible_frames(n_frames_for(audio.size), grid, rms_dbfs, floor)

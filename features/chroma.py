@@ -12,10 +12,12 @@ chroma      Array(Float32, 12)  HPCP by pitch class: bin 0 = C, 1 = C#, ..., 11 
                                 largest bin is 1; all zeros for inactive (silent) frames
 ==========  ==================  ======================================================
 
-Method: 4096-sample Blackman-Harris frames centred on the grid -> essentia
-``Spectrum`` -> ``SpectralPeaks`` (60 peaks, 40-5000 Hz, magnitude-ordered) ->
-``HPCP`` (size 12, ``referenceFrequency`` = tuning reference, 440 Hz by default,
-fundamentals only (``harmonics`` 0), squared-cosine weighting, ``normalized="unitMax"``).
+Method: 4096-sample Blackman-Harris frames centred on the grid -> magnitude spectrum
+(:func:`features.spectra.stft`, essentia's framing, window and FFT in one call) -> essentia's
+``SpectralPeaks`` (60 peaks, 40-5000 Hz, magnitude-ordered) ->
+``HPCP`` (both computed for all frames at once as essentia defines them, :mod:`features.hpcp`;
+size 12, ``referenceFrequency`` = tuning reference, 440 Hz by default, fundamentals only
+(``harmonics`` 0), squared-cosine weighting, ``normalized="unitMax"``).
 essentia's HPCP puts the reference (A) in bin 0; :func:`chroma_matrix` rotates it once so
 every stored table, summary and view is C first. The key comes from essentia ``Key`` on the
 mean chroma of active frames (``pcpSize`` 12, profile from the settings), given back in
@@ -30,6 +32,8 @@ import polars as pl
 
 from catalogue.schema import CHROMA_BINS, CHROMA_SCHEMA
 from features.grid import FrameGrid
+from features.hpcp import hpcp, spectral_peaks
+from features.spectra import stft
 from features.validation import (
     FeatureValidationError,
     require_finite,
@@ -39,6 +43,11 @@ from features.validation import (
 )
 
 HPCP_HARMONICS = 0
+MIN_HZ, MAX_HZ = 40.0, 5000.0
+MAX_PEAKS = 60
+PEAK_THRESHOLD = 1e-5
+#: Grid frames analysed per step (bounds the spectrogram in memory to about 16 MB).
+BLOCK_FRAMES = 2000
 #: Name of each chroma bin (bin ``i`` is pitch class ``i``, 0 = C).
 PITCH_CLASS_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 #: Pitch class of essentia's HPCP bin 0 (its reference frequency, A).
@@ -53,36 +62,55 @@ def chroma_matrix(
     tuning_hz: float = 440.0,
 ) -> np.ndarray:
     """HPCP chroma per grid frame, shape ``(n_frames, 12)``, bin 0 = C; zeros in inactive
-    frames."""
-    window = es.Windowing(type="blackmanharris62", size=frame_size)
-    spectrum = es.Spectrum(size=frame_size)
-    peaks = es.SpectralPeaks(
-        sampleRate=grid.sample_rate,
-        maxPeaks=60,
-        minFrequency=40.0,
-        maxFrequency=5000.0,
-        magnitudeThreshold=1e-5,
-        orderBy="magnitude",
+    frames (which are not analysed at all)."""
+    hpcp_a_first = np.zeros((grid.n_frames, CHROMA_BINS), dtype=np.float32)
+    for first in range(0, grid.n_frames, BLOCK_FRAMES):
+        block = range(first, min(first + BLOCK_FRAMES, grid.n_frames))
+        hpcp_a_first[block.start : block.stop] = _hpcp_block(
+            signal, grid, active[block.start : block.stop], block, frame_size, tuning_hz
+        )
+    return np.roll(hpcp_a_first, HPCP_FIRST_PITCH_CLASS, axis=1)
+
+
+def _hpcp_block(
+    signal: np.ndarray,
+    grid: FrameGrid,
+    active: np.ndarray,
+    block: range,
+    frame_size: int,
+    tuning_hz: float,
+) -> np.ndarray:
+    """A-first HPCP of the grid frames ``block`` (zeros where not ``active``)."""
+    out = np.zeros((len(block), CHROMA_BINS), dtype=np.float32)
+    rows = np.flatnonzero(active)
+    if rows.size == 0:
+        return out
+    spectra, _ = stft(signal, frame_size, grid.hop_size, "blackmanharris62", frames=block)
+    freqs, mags, plateau = spectral_peaks(
+        spectra[rows], grid.sample_rate, MIN_HZ, MAX_HZ, PEAK_THRESHOLD, MAX_PEAKS
     )
-    hpcp = es.HPCP(
-        size=CHROMA_BINS,
-        referenceFrequency=tuning_hz,
-        sampleRate=grid.sample_rate,
-        harmonics=HPCP_HARMONICS,
-        minFrequency=40.0,
-        maxFrequency=5000.0,
-        normalized="unitMax",
-    )
-    rows = []
-    for frame in es.FrameGenerator(
-        signal, frameSize=frame_size, hopSize=grid.hop_size, startFromZero=False
-    ):
-        freqs, mags = peaks(spectrum(window(frame)))
-        rows.append(hpcp(freqs, mags))
-    hpcp_a_first = np.array(rows, dtype=np.float32).reshape(-1, CHROMA_BINS)
-    chroma = grid.fit(np.roll(hpcp_a_first, HPCP_FIRST_PITCH_CLASS, axis=1))
-    chroma[~active] = 0.0
-    return chroma
+    out[rows] = hpcp(freqs, mags, tuning_hz, MIN_HZ, MAX_HZ)
+    if plateau.any():  # essentia's own treatment of flat-topped peaks
+        peaks = es.SpectralPeaks(
+            sampleRate=grid.sample_rate,
+            maxPeaks=MAX_PEAKS,
+            minFrequency=MIN_HZ,
+            maxFrequency=MAX_HZ,
+            magnitudeThreshold=PEAK_THRESHOLD,
+            orderBy="magnitude",
+        )
+        profile = es.HPCP(
+            size=CHROMA_BINS,
+            referenceFrequency=tuning_hz,
+            sampleRate=grid.sample_rate,
+            harmonics=HPCP_HARMONICS,
+            minFrequency=MIN_HZ,
+            maxFrequency=MAX_HZ,
+            normalized="unitMax",
+        )
+        for row in rows[plateau]:
+            out[row] = profile(*peaks(spectra[row]))
+    return out
 
 
 def chroma_frames(grid: FrameGrid, chroma: np.ndarray) -> pl.DataFrame:

@@ -79,7 +79,11 @@ def analysis_signal(audio: np.ndarray, sample_rate: int) -> np.ndarray:
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
     if not np.all(np.isfinite(audio)):
         raise ValueError("audio contains NaN or Inf")
-    mono = audio.mean(axis=1) if audio.ndim == 2 else audio
+    if audio.ndim == 2 and audio.shape[1] == 2 and np.issubdtype(audio.dtype, np.floating):
+        # The mean of two channels, without a reduction along the short axis (same values).
+        mono = (audio[:, 0] + audio[:, 1]) / 2
+    else:
+        mono = audio.mean(axis=1) if audio.ndim == 2 else audio
     mono = mono.astype(np.float32)
     if sample_rate != ANALYSIS_SAMPLE_RATE:
         mono = soxr.resample(mono, sample_rate, ANALYSIS_SAMPLE_RATE, quality="HQ")

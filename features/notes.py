@@ -28,6 +28,7 @@ pieces shorter than ``note_min_duration_s`` are dropped. essentia's
 
 from __future__ import annotations
 
+import bisect
 import itertools
 
 import numpy as np
@@ -58,18 +59,29 @@ def velocity_from_dbfs(rms_dbfs: np.ndarray | float) -> np.ndarray:
 
 
 def _split_on_pitch(midi: np.ndarray, split_semitones: float) -> list[int]:
-    """Relative indices where a new note starts inside one voiced run."""
+    """Relative indices where a new note starts inside one voiced run.
+
+    A note starts at frame ``k`` when ``SPLIT_PERSISTENCE_FRAMES`` frames from ``k`` on are all
+    more than ``split_semitones`` from the median of the current note so far. The median is
+    kept on a sorted list of the note's values (``np.median``'s value, without sorting the
+    note again at every frame).
+    """
+    values = midi.tolist()
     starts = [0]
-    start = 0
+    note = [values[0]] if values else []
     k = 1
-    while k < midi.size:
-        median = np.median(midi[start:k])
-        away = np.abs(midi[k : k + SPLIT_PERSISTENCE_FRAMES] - median) > split_semitones
-        if away.size == SPLIT_PERSISTENCE_FRAMES and away.all():
+    while k < len(values):
+        n = len(note)
+        median = note[n // 2] if n % 2 else (note[n // 2 - 1] + note[n // 2]) / 2
+        ahead = values[k : k + SPLIT_PERSISTENCE_FRAMES]
+        if len(ahead) == SPLIT_PERSISTENCE_FRAMES and all(
+            abs(v - median) > split_semitones for v in ahead
+        ):
             starts.append(k)
-            start = k
+            note = sorted(ahead)
             k += SPLIT_PERSISTENCE_FRAMES
         else:
+            bisect.insort(note, values[k])
             k += 1
     return starts
 

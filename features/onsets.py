@@ -11,7 +11,8 @@ strength      Float32  peak of the stem's combined, max-normalised detection
                        function within +-2 detection frames (+-23 ms), in [0, 1]
 ============  =======  ============================================================
 
-Method: essentia ``OnsetDetection`` functions (per stem, see :mod:`features.settings`)
+Method: essentia ``OnsetDetection`` functions (per stem, see :mod:`features.settings`; ``hfc``
+and ``complex`` vectorised over all frames, see :func:`detection_functions`)
 on 1024-sample Hann frames every 512 samples (the rate essentia's ``Onsets`` is tuned
 for, 86.1 frames/s, frames centred on ``k * 512 / 44100`` s), combined and peak-picked
 by essentia ``Onsets`` (``alpha`` from the profile). ``Onsets`` normalises each
@@ -31,6 +32,7 @@ import polars as pl
 from catalogue.schema import ONSET_SCHEMA
 from features.grid import FrameGrid
 from features.settings import StemProfile
+from features.spectra import stft
 from features.validation import (
     require_finite,
     require_non_negative,
@@ -44,26 +46,50 @@ ONSET_HOP_SIZE = 512  # essentia's Onsets is tuned for 44100 / 512 frames per se
 STRENGTH_SEARCH_FRAMES = 2
 
 
+def _hfc(magnitude: np.ndarray, phase: np.ndarray, sample_rate: int) -> np.ndarray:
+    """essentia ``OnsetDetection(method="hfc")``: ``HFC(type="Brossier")``, the sum over bins
+    of ``|X_k|`` times the bin's frequency."""
+    bin_hz = (sample_rate / 2.0) / (magnitude.shape[1] - 1)
+    return magnitude @ (np.arange(magnitude.shape[1], dtype=np.float32) * np.float32(bin_hz))
+
+
+def _complex(magnitude: np.ndarray, phase: np.ndarray, sample_rate: int) -> np.ndarray:
+    """essentia ``OnsetDetection(method="complex")`` (Bello et al. 2004): per bin, the distance
+    between the previous frame's magnitude and this frame's bin rotated by its deviation from
+    the phase predicted from the two previous frames; the state starts at zeros."""
+    zeros = np.zeros((2, magnitude.shape[1]), dtype=np.float32)
+    phases = np.concatenate([zeros, phase]).astype(np.float64)
+    previous = np.concatenate([zeros[:1], magnitude[:-1]]).astype(np.float64)
+    target = 2.0 * phases[1:-1] - phases[:-2]
+    target = np.fmod(target + np.pi, -2.0 * np.pi) + np.pi
+    rotated = magnitude * np.exp(1j * (phases[2:] - target))
+    return np.abs(previous - rotated).sum(axis=1)
+
+
+#: Detection functions computed for all frames at once (the others run per frame in essentia).
+VECTORISED = {"hfc": _hfc, "complex": _complex}
+
+
 def detection_functions(
     signal: np.ndarray, sample_rate: int, methods: tuple[str, ...]
 ) -> np.ndarray:
     """Onset detection functions, shape ``(len(methods), n_odf_frames)``.
 
     Frames of ``ONSET_FRAME_SIZE`` samples every ``ONSET_HOP_SIZE`` samples, centred on
-    ``k * ONSET_HOP_SIZE / sample_rate`` seconds.
+    ``k * ONSET_HOP_SIZE / sample_rate`` seconds, Hann window; the spectra come from
+    :func:`features.spectra.stft` (essentia's framing, window and FFT in one call) and
+    ``hfc`` and ``complex`` are computed from them for all frames at once, exactly as
+    essentia's ``OnsetDetection`` defines them; the other methods are essentia's, per frame.
     """
-    window = es.Windowing(type="hann", size=ONSET_FRAME_SIZE)
-    fft = es.FFT(size=ONSET_FRAME_SIZE)
-    polar = es.CartesianToPolar()
-    detectors = [es.OnsetDetection(method=m, sampleRate=sample_rate) for m in methods]
-    values: list[list[float]] = [[] for _ in methods]
-    for frame in es.FrameGenerator(
-        signal, frameSize=ONSET_FRAME_SIZE, hopSize=ONSET_HOP_SIZE, startFromZero=False
-    ):
-        magnitude, phase = polar(fft(window(frame)))
-        for row, detect in zip(values, detectors, strict=True):
-            row.append(detect(magnitude, phase))
-    return np.array(values, dtype=np.float32)
+    magnitude, phase = stft(signal, ONSET_FRAME_SIZE, ONSET_HOP_SIZE, "hann", phase=True)
+    rows = []
+    for method in methods:
+        if method in VECTORISED:
+            rows.append(VECTORISED[method](magnitude, phase, sample_rate))
+            continue
+        detect = es.OnsetDetection(method=method, sampleRate=sample_rate)
+        rows.append([detect(mag, ph) for mag, ph in zip(magnitude, phase, strict=True)])
+    return np.array(rows, dtype=np.float32).reshape(len(methods), magnitude.shape[0])
 
 
 def detect_onsets(signal: np.ndarray, grid: FrameGrid, profile: StemProfile) -> pl.DataFrame:

@@ -51,6 +51,7 @@ from features.pitch_crepe import crepe_pitch
 from features.pitch_models import crepe_tiny_weights, swiftf0_session
 from features.pitch_swiftf0 import swiftf0_pitch
 from features.settings import NEURAL_PITCH_METHODS, StemProfile
+from features.spectra import stft
 from features.validation import (
     FeatureValidationError,
     require_finite,
@@ -71,9 +72,9 @@ def hz_to_midi(f0_hz: np.ndarray, tuning_hz: float = 440.0) -> np.ndarray:
 
 
 def _yinfft(signal: np.ndarray, grid: FrameGrid, profile: StemProfile) -> tuple[np.ndarray, ...]:
+    """essentia ``PitchYinFFT`` on the Hann-windowed spectrum of every grid frame (spectra of
+    all frames in one call, :func:`features.spectra.stft`)."""
     size = profile.pitch_frame_size
-    window = es.Windowing(type="hann", size=size)
-    spectrum = es.Spectrum(size=size)
     yin = es.PitchYinFFT(
         frameSize=size,
         sampleRate=grid.sample_rate,
@@ -81,14 +82,12 @@ def _yinfft(signal: np.ndarray, grid: FrameGrid, profile: StemProfile) -> tuple[
         maxFrequency=profile.pitch_max_hz,
         tolerance=profile.yin_tolerance,
     )
-    f0, conf = [], []
-    for frame in es.FrameGenerator(
-        signal, frameSize=size, hopSize=grid.hop_size, startFromZero=False
-    ):
-        p, c = yin(spectrum(window(frame)))
-        f0.append(p)
-        conf.append(c)
-    return grid.fit(np.array(f0, dtype=np.float32)), grid.fit(np.array(conf, dtype=np.float32))
+    spectra, _ = stft(signal, size, grid.hop_size, "hann")
+    f0 = np.zeros(grid.n_frames, dtype=np.float32)
+    conf = np.zeros(grid.n_frames, dtype=np.float32)
+    for k in range(min(grid.n_frames, spectra.shape[0])):
+        f0[k], conf[k] = yin(spectra[k])
+    return f0, conf
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import essentia.standard as es
 import numpy as np
 import polars as pl
-import soxr
 
 from dbfs import to_dbfs
 from features.basic_pitch_notes import basic_pitch_notes
@@ -27,8 +25,9 @@ from features.chroma import (
     mean_chroma_by_pitch_class,
     validate_chroma,
 )
-from features.grid import ANALYSIS_SAMPLE_RATE, FrameGrid, analysis_signal
+from features.grid import FrameGrid, analysis_signal
 from features.level import active_level_dbfs, frame_rms_dbfs
+from features.loudness import integrated_loudness
 from features.notes import empty_notes, segment_notes, validate_notes
 from features.onsets import detect_onsets, empty_onsets, validate_onsets
 from features.pitch import (
@@ -97,14 +96,12 @@ class StemFeatures:
 
 
 def _integrated_lufs(audio: np.ndarray, sample_rate: int) -> float | None:
+    """Integrated loudness of the stem's first two channels (a mono stem counts as both)."""
     stereo = audio if audio.ndim == 2 else audio[:, None]
     stereo = np.repeat(stereo, 2, axis=1) if stereo.shape[1] == 1 else stereo[:, :2]
-    stereo = np.ascontiguousarray(stereo, dtype=np.float32)
-    if sample_rate != ANALYSIS_SAMPLE_RATE:
-        stereo = soxr.resample(stereo, sample_rate, ANALYSIS_SAMPLE_RATE).astype(np.float32)
-    if stereo.shape[0] < MIN_LOUDNESS_S * ANALYSIS_SAMPLE_RATE:
+    if stereo.shape[0] < MIN_LOUDNESS_S * sample_rate:
         return None
-    _, _, integrated, _ = es.LoudnessEBUR128(sampleRate=ANALYSIS_SAMPLE_RATE)(stereo)
+    integrated = integrated_loudness(stereo, sample_rate)
     return float(integrated) if np.isfinite(integrated) else None
 
 

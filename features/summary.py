@@ -11,7 +11,7 @@ is_silent           Boolean  active_ratio < min_active_ratio; then all pitch, on
                              chroma and note tables are empty and pitch/key are null
 rms_dbfs            Float32  RMS of the whole mono stem, dBFS
 peak_dbfs           Float32  sample peak of the mono stem, dBFS
-integrated_lufs     Float32  EBU R128 integrated loudness (essentia LoudnessEBUR128,
+integrated_lufs     Float32  EBU R128 integrated loudness (:mod:`features.loudness`,
                              stereo), LUFS; null for silent stems or stems < 0.4 s
 active_ratio        Float32  share of frames above ``silence_dbfs`` (0..1)
 voiced_ratio        Float32  share of frames with a voiced f0 (0..1)
