@@ -1,21 +1,35 @@
 """``stems``: separate a track with the configured Spleeter model, one file per stem.
 
+The tracks of a run are separated together (:func:`separate_batch`): the engine keeps up to
+``batch_tracks`` of them in flight, their segments sharing model calls
+(:meth:`separation.Separator.separate_into`), and each track is recorded as soon as its own
+stems are written. Each keeps its own outcome: a bad file fails only its partition, with its
+one-line reason.
+
 What is separated must be the track the scan hashed: the input is hashed again after
 separation, and if it changed meanwhile the stems just written are removed and the step fails
 with ``<path>: changed while being processed (...)`` (the next scan takes the new content in).
 """
 
+import contextlib
+import functools
 import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import dagster as dg
 
 from catalogue.inventory import InputChanged, discard_if_changed, printable, regular_file_problem
 from catalogue.store import stems_data_version
+from separation import SeparationResult, Separator
 from separation.audio import AudioError
 
 from .records import TrackPartition, permanent_failure, required
-from .track_batch import StepResult, TrackStep
+from .track_batch import Compute, StepResult, TrackStep
+
+#: Where each stem goes inside the track's stems folder.
+FILENAME_FORMAT = "{instrument}.{codec}"
 
 
 def fail_if_changed(source: str, track: dict, outputs: list[str | os.PathLike]) -> None:
@@ -27,26 +41,90 @@ def fail_if_changed(source: str, track: dict, outputs: list[str | os.PathLike]) 
         raise permanent_failure(str(exc)) from exc
 
 
+@dataclass(frozen=True)
+class _Input:
+    """A track about to be separated: its partition, its record and its input file."""
+
+    part: TrackPartition
+    track: dict
+    source: str
+
+    @classmethod
+    def of(cls, part: TrackPartition) -> "_Input":
+        """The track's input, refused when it is not a regular file (a FIFO or device would
+        block the decoder)."""
+        track = required(part.store.track_record)
+        source = part.store.input_file(track)
+        problem = regular_file_problem(source)
+        if problem:
+            raise permanent_failure(f"{track['path']}: {problem}")
+        return cls(part, track, source)
+
+
 def stems(part: TrackPartition, code_version: str) -> StepResult:
     """Separate the track into stems with the configured Spleeter model (on the GPU when
     present). Stems are written at the input's rate, one file each, atomically."""
-    store, settings = part.store, part.settings
-    track = required(store.track_record)
-    source = store.input_file(track)
-    problem = regular_file_problem(source)  # a FIFO or device would block the decoder
-    if problem:
-        raise permanent_failure(f"{track['path']}: {problem}")
+    given = _Input.of(part)
     separator = part.engine.separator()
     try:
         result = separator.separate_to_file(
-            source,
-            store.stems_dir,
-            filename_format="{instrument}.{codec}",
-            codec=settings.codec,
+            given.source,
+            part.store.stems_dir,
+            filename_format=FILENAME_FORMAT,
+            codec=part.settings.codec,
         )
-    except AudioError as exc:  # the file itself is bad: retrying cannot help
+    except AudioError as exc:
+        result = exc
+    return _record(given, separator, result, code_version)
+
+
+def separate_batch(
+    parts: Sequence[TrackPartition], code_version: str
+) -> Iterator[tuple[TrackPartition, Compute]]:
+    """:func:`stems` for a batch of tracks, separated together; yields each track with what
+    records its stems (or raises its failure) as its separation ends.
+
+    A track whose record or input is unusable is yielded first, with its failure; the others
+    are separated ``batch_tracks`` at a time by the engine they share.
+    """
+    ready = []
+    for part in parts:
+        try:
+            ready.append(_Input.of(part))
+        except Exception as exc:  # this track's own failure, raised when it is computed
+            yield part, functools.partial(_raise, exc)
+    if not ready:
+        return
+    separator = ready[0].part.engine.separator()
+    jobs = [(given.source, given.part.store.stems_dir) for given in ready]
+    results = separator.separate_into(
+        jobs, filename_format=FILENAME_FORMAT, codec=ready[0].part.settings.codec
+    )
+    with contextlib.closing(results):  # a batch given up on waits for its tracks in flight
+        for i, result in results:
+            given = ready[i]
+            yield given.part, functools.partial(_record, given, separator, result, code_version)
+
+
+def _raise(error: Exception) -> StepResult:
+    raise error
+
+
+def _record(
+    given: _Input,
+    separator: Separator,
+    result: SeparationResult | Exception,
+    code_version: str,
+) -> StepResult:
+    """Record a track's separation: check that its input did not change meanwhile, write its
+    stems table; or fail the track with the separation's error."""
+    part, track, source = given.part, given.track, given.source
+    if isinstance(result, AudioError):  # the file itself is bad: retrying cannot help
         fail_if_changed(source, track, [])
-        raise permanent_failure(printable(str(exc))) from exc
+        raise permanent_failure(printable(str(result))) from result
+    if isinstance(result, Exception):
+        raise result
+    store, settings = part.store, part.settings
     written = [*result.stems.values(), store.stems_table_path]
     fail_if_changed(source, track, written)
     checkpoint = separator.model_files.checkpoint_sha256
@@ -83,7 +161,8 @@ def stems(part: TrackPartition, code_version: str) -> StepResult:
 def stems_step(code_version: str) -> TrackStep:
     """The stems step for the engine whose code version is ``code_version``
     (:meth:`~resources.separation_engine.SeparationEngine.code_version`: it names the model,
-    the checkpoint it is expected to load and the options, and reads nothing from disk)."""
+    the checkpoint it is expected to load and the options, and reads nothing from disk); the
+    batch's tracks are separated together (:func:`separate_batch`)."""
     return TrackStep(
         "stems",
         lambda part: stems(part, code_version),
@@ -92,4 +171,5 @@ def stems_step(code_version: str) -> TrackStep:
         deps=("track_audio",),
         group_name="separation",
         kinds=frozenset({"keras", "flac"}),
+        run_many=lambda parts: separate_batch(parts, code_version),
     )

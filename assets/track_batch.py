@@ -4,7 +4,10 @@ A run of the track assets covers a range of partitions (a UI backfill cut by the
 backfill policy, a sensor tick, ``stemline run``; see :mod:`assets.batches`). Its one step runs
 the selected assets in dependency order, each over every track of the batch that has not failed
 yet, so the model is loaded and the feature workers started once per batch, and the asset
-checks are evaluated right after the asset they check, in the same process.
+checks are evaluated right after the asset they check, in the same process. A step with a batch
+hook (:attr:`TrackStep.run_many`: the stems, whose segments share model calls across tracks)
+computes its tracks together; each track is still recorded, checked and failed on its own, as
+soon as its own part is done.
 
 A bad track fails only its own partition: each asset that succeeds for a track is recorded at
 once as that partition's materialisation (:mod:`assets.provenance` gives it the code and data
@@ -17,8 +20,10 @@ straight away, so the run's retry policy retries it.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -50,6 +55,14 @@ class StepResult:
     data_version: str | None = None
 
 
+#: Computes one track's asset: returns its result or raises as :attr:`TrackStep.run` does.
+Compute = Callable[[], StepResult]
+#: A step's batch hook: given the tracks to compute, yields each of them once, with what
+#: computes it, in the order they become ready (the work shared by the tracks, such as model
+#: calls, runs in between).
+BatchHook = Callable[[Sequence[Any]], Iterator[tuple[Any, Compute]]]
+
+
 @dataclass(frozen=True)
 class TrackCheck:
     """An asset check evaluated for each track right after its asset."""
@@ -62,7 +75,9 @@ class TrackCheck:
 
 @dataclass(frozen=True)
 class TrackStep:
-    """One track asset: its definition and how one track's partition is computed."""
+    """One track asset: its definition and how one track's partition is computed; with
+    ``run_many``, how the batch's tracks are computed together (``run`` is then unused by
+    :func:`run_batch`)."""
 
     name: str
     run: Callable[[Any], StepResult]
@@ -72,6 +87,7 @@ class TrackStep:
     group_name: str | None = None
     kinds: frozenset[str] = frozenset()
     checks: tuple[TrackCheck, ...] = ()
+    run_many: BatchHook | None = None
 
     def spec(self, partitions_def: dg.PartitionsDefinition) -> dg.AssetSpec:
         """The asset's spec in the batch's multi-asset (skippable: a failed track records
@@ -160,40 +176,87 @@ def run_batch(
             _check(context, step, tracks, selected_checks, outcome, transient)
             continue
         done = outcome.materialized.setdefault(step.name, [])
-        for track in tracks:
-            key = track.partition_key
-            if key in outcome.failed:
-                continue
-            try:
-                result = step.run(track)
-            except transient:
-                raise
-            except PartitionFailed as exc:
-                outcome.failed[key] = f"{step.name}: {exc}"
-                context.log.error(f"{key}: {step.name}: {exc}")
-                continue
-            except dg.Failure as exc:
-                outcome.failed[key] = f"{step.name}: {exc.description}"
-                context.log.error(f"{key}: {step.name}: {exc.description}")
-                continue
-            except Exception as exc:  # a bug or an unforeseen input: this track only
-                log.exception("%s: %s failed", key, step.name)
-                outcome.failed[key] = f"{step.name}: {type(exc).__name__}: {exc}"
-                context.log.exception(f"{key}: {step.name} failed")
-                continue
-            inputs = {dep: latest(context.instance, dep, key) for dep in step.deps}
-            version = result.data_version or derived_data_version(step.code_version, inputs)
-            context.log_event(
-                dg.AssetMaterialization(
-                    step.name,
-                    partition=key,
-                    metadata=dict(result.metadata),
-                    tags=provenance_tags(step.code_version, version, inputs),
-                )
-            )
-            done.append(key)
-            _check(context, step, [track], selected_checks, outcome, transient)
+        todo = [track for track in tracks if track.partition_key not in outcome.failed]
+        with contextlib.closing(_computations(step, todo)) as computations:
+            # closed when a transient error ends the batch: the shared work stops
+            for track, compute in computations:
+                if _materialize(context, step, track, compute, outcome, transient):
+                    done.append(track.partition_key)
+                    _check(context, step, [track], selected_checks, outcome, transient)
     return outcome
+
+
+def _materialize(
+    context: dg.AssetExecutionContext,
+    step: TrackStep,
+    track: Track,
+    compute: Compute,
+    outcome: BatchOutcome,
+    transient: tuple[type[BaseException], ...],
+) -> bool:
+    """Compute ``step`` for ``track`` and record it as the partition's materialisation;
+    ``False`` when the track failed (its reason is in ``outcome``)."""
+    key = track.partition_key
+    try:
+        result = compute()
+    except transient:
+        raise
+    except PartitionFailed as exc:
+        outcome.failed[key] = f"{step.name}: {exc}"
+        context.log.error(f"{key}: {step.name}: {exc}")
+        return False
+    except dg.Failure as exc:
+        outcome.failed[key] = f"{step.name}: {exc.description}"
+        context.log.error(f"{key}: {step.name}: {exc.description}")
+        return False
+    except Exception as exc:  # a bug or an unforeseen input: this track only
+        log.exception("%s: %s failed", key, step.name)
+        outcome.failed[key] = f"{step.name}: {type(exc).__name__}: {exc}"
+        context.log.exception(f"{key}: {step.name} failed")
+        return False
+    inputs = {dep: latest(context.instance, dep, key) for dep in step.deps}
+    version = result.data_version or derived_data_version(step.code_version, inputs)
+    context.log_event(
+        dg.AssetMaterialization(
+            step.name,
+            partition=key,
+            metadata=dict(result.metadata),
+            tags=provenance_tags(step.code_version, version, inputs),
+        )
+    )
+    return True
+
+
+def _computations(step: TrackStep, tracks: Sequence[Track]) -> Iterator[tuple[Track, Compute]]:
+    """Each of ``tracks`` once, with what computes ``step`` for it: one after the other, or
+    through the step's batch hook in the order the hook finishes them.
+
+    An error of the hook itself (not of one track's computation) is every remaining track's
+    error: raised by each one's computation, so that a transient error still fails the whole
+    batch and any other fails each track with its reason, as it would one by one.
+    """
+    if step.run_many is None:
+        for track in tracks:
+            yield track, functools.partial(step.run, track)
+        return
+    left = {track.partition_key: track for track in tracks}
+    error: Exception | None = None
+    batch = step.run_many(list(tracks))
+    with contextlib.closing(batch):  # a batch given up on stops its work
+        try:
+            for track, compute in batch:
+                if left.pop(track.partition_key, None) is None:
+                    raise RuntimeError(f"{track.partition_key} computed twice or not asked for")
+                yield track, compute
+        except Exception as exc:  # the hook failed: each remaining track fails with it
+            error = exc
+    for track in left.values():
+        missing = RuntimeError(f"{step.name} gave no result for this track")
+        yield track, functools.partial(_raise, error or missing)
+
+
+def _raise(error: Exception) -> StepResult:
+    raise error
 
 
 def _check(

@@ -4,6 +4,7 @@ Sub-commands:
 
 ``separate``    split audio files into stems (Spleeter's CLI, see :mod:`separation.cli`)
 ``models``      fetch or list pretrained models (:mod:`orchestration.commands.models`)
+``kit``         pack what a GPU host needs (:mod:`orchestration.commands.kit`)
 ``demo-data``   write the seeded demo songs with ground truth (:mod:`demodata.cli`)
 ``run``         the whole pipeline on a folder, without the UI (:mod:`orchestration.commands.run`)
 ``ui``          the Dagster UI on this project (:mod:`orchestration.commands.ui`)
@@ -22,7 +23,7 @@ import logging
 import sys
 import time
 
-from orchestration.commands import demo, models, query, run, ui
+from orchestration.commands import demo, kit, models, query, run, ui
 from orchestration.commands.demo import run_demo
 from orchestration.commands.run import run_pipeline
 
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     separation_cli.register(sub)
     models.register(sub)
+    kit.register(sub)
     demodata_cli.register(sub)
     run.register(sub)
     ui.register(sub)

@@ -32,6 +32,7 @@ SETTING_KINDS: dict[str, type] = {
     "max_duration_s": float,
     "hashes_per_tick": int,
     "tracks_per_run": int,
+    "batch_tracks": int,
     "device": str,
     "executor": str,
     "dask_address": str,

@@ -62,7 +62,9 @@ def build_definitions(
     feature pool it set up once for all its runs (:func:`.pipeline.shared_resources`).
     """
     settings = settings or StemlineSettings.load()
-    engine = SeparationEngine(model=settings.model, device=settings.device)
+    engine = SeparationEngine(
+        model=settings.model, device=settings.device, batch_tracks=settings.batch_tracks
+    )
     tracks = make_track_assets(engine, settings.tracks_per_run)
     process_tracks = dg.define_asset_job(
         "process_tracks",

@@ -18,6 +18,9 @@ max_duration_s     longer inputs are rejected before separation  10800 (3 h)
 hashes_per_tick    new files the sensor hashes per tick          500
 tracks_per_run     tracks computed by one run (one process,      16
                    one model load; ``assets.track_assets``)
+batch_tracks       tracks of a run separated at once, their      1
+                   segments sharing model calls (raise it on a
+                   GPU; ``assets.stems``)
 device             where separation runs (``auto``/``cpu``/``gpu``) ``auto``
 executor           where a run's steps execute (below)           ``multiprocess``
 dask_address       Dask scheduler (``tcp://host:8786``)          (none)
@@ -61,6 +64,7 @@ class StemlineSettings(dg.ConfigurableResource):
     max_duration_s: float = 10800.0
     hashes_per_tick: int = 500
     tracks_per_run: int = Field(default=16, ge=1)
+    batch_tracks: int = Field(default=1, ge=1)
     device: DeviceChoice = "auto"
     executor: Executor = "multiprocess"
     dask_address: str = ""

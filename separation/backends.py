@@ -111,6 +111,29 @@ def to_numpy(x: Any):
     return keras.ops.convert_to_numpy(x)
 
 
+def block_until_ready(result: Any) -> None:
+    """Wait until the device has computed ``result`` (tensors, or tuples and lists of them).
+
+    GPU backends return from a call before the device is done; timing a stage needs the wait.
+    NumPy arrays are always ready. JAX waits for the arrays themselves; PyTorch and TensorFlow
+    wait for every kernel queued on their devices.
+    """
+    backend = active_backend()
+    if backend == "jax":
+        import jax
+
+        jax.block_until_ready(result)
+    elif backend == "torch":
+        import torch
+
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            torch.cuda.synchronize()
+    else:
+        import tensorflow as tf
+
+        tf.test.experimental.sync_devices()
+
+
 def compile_function(fn: Callable, *, xla: bool = True) -> Callable:
     """``fn`` (``keras.ops`` code on fixed shapes) compiled for the active backend.
 

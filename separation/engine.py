@@ -25,8 +25,8 @@ own kernels) and the U-Net runs on TensorFlow's kernels, which are faster than X
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -40,10 +40,12 @@ if TYPE_CHECKING:
     import keras
 
     from .configs import ModelConfig
+    from .stage_clock import StageClock
 
 MASK_EPSILON = 1e-10
 
 Tensor = Any
+T = TypeVar("T")
 
 
 def grid_weights(segment_frames: int) -> np.ndarray:
@@ -77,6 +79,9 @@ class ChunkProcessor:
         model keeps one fixed input shape.
     precision : Precision
         Float precision of every step (:mod:`separation.precision`).
+    clock : StageClock, optional
+        Charged with the ``stft``, ``model`` and ``istft`` stages while it records
+        (:mod:`separation.stage_clock`); ``None`` (default) times nothing.
     """
 
     def __init__(
@@ -87,12 +92,14 @@ class ChunkProcessor:
         device: str = "cpu:0",
         batch_chunks: int = 1,
         precision: Precision | None = None,
+        clock: StageClock | None = None,
     ) -> None:
         self.cfg = cfg
         self.model = model
         self.plan = plan
         self.device = device
         self.precision = precision or Precision()
+        self.clock = clock
         self.batcher = ModelBatcher(self._run_batch, batch_chunks)
         self._weights = np.tile(grid_weights(cfg.T), plan.chunk_segments)[:, None, None, None]
         self._front = compile_function(self._front_impl)
@@ -108,13 +115,14 @@ class ChunkProcessor:
     def __call__(self, chunk: np.ndarray) -> np.ndarray:
         """Separate one chunk ``(input_length, 2)``; returns ``(n_instr, output_length, 2)``."""
         with self._running():
-            real, imag, mag = self._front(self._tensor(chunk))
-            return to_numpy(self._back(real, imag, self.batcher(mag)))
+            real, imag, mag = self._stage("stft", lambda: self._front(self._tensor(chunk)))
+            est = self.batcher(mag)
+            return self._stage("istft", lambda: to_numpy(self._back(real, imag, est)))
 
     def estimates(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The chunk's central complex STFT and the U-Net magnitude estimates (for MWF)."""
         with self._running():
-            real, imag, mag = self._front(self._tensor(chunk))
+            real, imag, mag = self._stage("stft", lambda: self._front(self._tensor(chunk)))
             est = self.batcher(mag)
             ctx, m = self.plan.context_frames, self.plan.chunk_frames
             central = to_numpy(real[ctx : ctx + m]) + 1j * to_numpy(imag[ctx : ctx + m])
@@ -125,7 +133,11 @@ class ChunkProcessor:
         with self._running():
             real = self._tensor(stft_sources.real)
             imag = self._tensor(stft_sources.imag)
-            return to_numpy(self._inverse(real, imag))
+            return self._stage("istft", lambda: to_numpy(self._inverse(real, imag)))
+
+    def _stage(self, name: str, fn: Callable[[], T]) -> T:
+        """``fn()``, charged to stage ``name`` of the clock when there is one."""
+        return fn() if self.clock is None else self.clock.run(name, fn)
 
     def _run_batch(self, mags: list) -> list:
         """U-Net estimates for the magnitudes of several chunks in one model call."""
@@ -135,7 +147,11 @@ class ChunkProcessor:
         with self._running():
             if n < size:
                 mags = [*mags, *([ops.zeros_like(mags[0])] * (size - n))]
-            est = self._mid(ops.stack(mags) if size > 1 else ops.expand_dims(mags[0], 0))
+
+            def call() -> Tensor:
+                return self._mid(ops.stack(mags) if size > 1 else ops.expand_dims(mags[0], 0))
+
+            est = self._stage("model", call)
             return [est[i] for i in range(n)]
 
     @staticmethod

@@ -4,14 +4,18 @@ The file is never held in memory whole. Blocks are read and checked
 (:func:`~separation.audio.read_blocks`), mapped to stereo, resampled to the model rate and
 separated chunk by chunk (:mod:`separation.stream`); each stem is resampled back to the
 input's rate to exactly the input's length (:class:`~separation.audio.ExactResampler`) and
-written by a background thread while the model computes the next chunk
-(:mod:`separation.background`). Stems go to temporary files that are renamed into place only
-when the whole file succeeded, and are all removed otherwise, so a failure leaves nothing
-half-written.
+written. Stems go to temporary files that are renamed into place only when the whole file
+succeeded, and are all removed otherwise, so a failure leaves nothing half-written.
 
 For lossless codecs the mixture's residual (mixture minus the sum of the written stems,
 :mod:`separation.residual`) is metered on the way: the mixture on the last pass over the input
 (MWF reads it twice), the stems as they are written.
+
+With ``host_threads`` (the default) the host work runs beside the model in three threads
+(:mod:`separation.background`): the reader (decoding, metering the mixture, resampling to the
+model rate) prepares the next chunk, the writer resamples and encodes the stems of the last
+one, and the meter sums them and computes the residual's FFTs. Each stage keeps its order, so
+the files and the residual are the same as with everything in the caller's thread.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from .audio import (
     resampled_length,
     to_stereo,
 )
-from .background import BackgroundConsumer
+from .background import consumer
 from .output import LOSSLESS_CODECS, StemWriter, parse_bitrate
 from .residual import SumResidual, residual_band_hz
 from .stem_paths import DEFAULT_FILENAME_FORMAT, stem_paths
@@ -81,12 +85,14 @@ def separate_to_file(
     duration: float | None = None,
     progress: Progress | None = None,
     membership: Membership | None = None,
+    host_threads: bool = True,
 ) -> SeparationResult:
     """Separate an audio file and write one file per stem at the input's rate.
 
     The arguments are :meth:`Separator.separate_to_file`'s, plus the separator's ``model``,
-    ``mwf`` and ``multichannel`` and the track's batch ``membership``
-    (:func:`separation.stream.iter_model_rate`).
+    ``mwf`` and ``multichannel``, the track's batch ``membership``
+    (:func:`separation.stream.iter_model_rate`) and ``host_threads``: read, write and meter in
+    threads beside the model (``False``: all in the calling thread, for measuring the gain).
 
     Raises
     ------
@@ -127,7 +133,7 @@ def separate_to_file(
         pairs = zip(instruments, pieces, strict=True)
         written = [writers[inst].write(piece) for inst, piece in pairs]
         if metered:
-            residual.add_stems(written)
+            meter.put(written)
 
     def write_block(block: np.ndarray) -> None:
         pieces = [restorers[inst].push(block[i]) for i, inst in enumerate(instruments)]
@@ -138,22 +144,24 @@ def separate_to_file(
     writers = {inst: StemWriter(paths[inst], rate, 2, codec, kbps) for inst in instruments}
     restorers = {inst: ExactResampler(model_rate, rate, 2, frames) for inst in instruments}
     try:
-        # Stems are written in a background thread while the model computes the next chunk.
-        background = BackgroundConsumer(write_block, name="stemline-stem-writer")
+        meter = consumer(residual.add_stems, host_threads, name="stemline-residual-meter")
+        writer = consumer(write_block, host_threads, name="stemline-stem-writer")
         try:
             blocks = iter_model_rate(
-                model, source, n_model, mwf=mwf, progress=progress, membership=membership
-            )
+                model, source, n_model, mwf=mwf, progress=progress, membership=membership,
+                read_ahead=host_threads,
+            )  # fmt: skip
             with contextlib.closing(blocks):
                 for _, block in blocks:
-                    background.put(block)
-        except BaseException:
-            background.close(raise_error=False)
-            raise
-        background.close()
-        tails = [restorers[inst].finish() for inst in instruments]
-        for same in zip(*tails, strict=True):
-            write(list(same))
+                    writer.put(block)
+            writer.close()
+            tails = [restorers[inst].finish() for inst in instruments]
+            for same in zip(*tails, strict=True):
+                write(list(same))
+            meter.close()
+        finally:  # on failure the threads stop; the error raised is the one that counts
+            writer.close(raise_error=False)
+            meter.close(raise_error=False)
         residual_db = residual.residual_db() if metered else None
         for inst in instruments:
             writers[inst].commit()

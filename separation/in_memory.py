@@ -31,9 +31,10 @@ def separate_waveform(
     mwf: bool,
     multichannel: str,
     membership: Membership | None = None,
+    read_ahead: bool = True,
 ) -> dict[str, np.ndarray]:
     """Separate an in-memory signal; :meth:`Separator.separate` with the separator's ``model``,
-    ``mwf`` and ``multichannel`` and the track's batch ``membership``
+    ``mwf`` and ``multichannel`` and the track's batch ``membership`` and ``read_ahead``
     (:func:`separation.stream.iter_model_rate`).
 
     Returns
@@ -52,7 +53,9 @@ def separate_waveform(
         return resample_blocks(iter([stereo]), rate, model_rate, 2, n_model)
 
     out = np.zeros((len(cfg.instruments), n_model, 2), np.float32)
-    blocks = iter_model_rate(model, source, n_model, mwf=mwf, membership=membership)
+    blocks = iter_model_rate(
+        model, source, n_model, mwf=mwf, membership=membership, read_ahead=read_ahead
+    )
     with contextlib.closing(blocks):
         for start, block in blocks:
             out[:, start : start + block.shape[1]] = block

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from .configs import ModelConfig
     from .provider import ModelProvider
+    from .stage_clock import StageClock
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class SeparationModel:
     weights : Path, optional
         A converted weights file to load instead of the checkpoint; ``provider`` is then not
         used and TensorFlow not needed.
+    stage_clock : StageClock, optional
+        Handed to every chunk processor (:mod:`separation.stage_clock`).
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class SeparationModel:
         batch_tracks: int,
         precision: Precision | None = None,
         weights: Path | None = None,
+        stage_clock: StageClock | None = None,
     ) -> None:
         self.config = config
         self.provider = provider
@@ -82,6 +86,7 @@ class SeparationModel:
         self.batch_tracks = batch_tracks
         self.precision = precision or Precision()
         self.weights_path = None if weights is None else Path(weights)
+        self.stage_clock = stage_clock
         self._chunk_segments = chunk_segments
         self._device: Device | None = None
         self._keras: keras.Model | None = None
@@ -164,8 +169,9 @@ class SeparationModel:
                     0, cfg.frame_length, cfg.frame_step, cfg.T, segments, self.overlap
                 )
                 self._processors[segments] = ChunkProcessor(
-                    cfg, self._keras, template, self.device.name, self.batch_tracks, self.precision
-                )
+                    cfg, self._keras, template, self.device.name, self.batch_tracks,
+                    self.precision, self.stage_clock,
+                )  # fmt: skip
             return self._processors[segments]
 
     def plan(self, n_samples: int) -> ChunkPlan:

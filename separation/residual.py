@@ -109,12 +109,17 @@ class _Fifo:
 
 class SumResidual:
     """:func:`band_residual_db` measured on streams: the mixture as it is read and the sum of
-    the stems as they are written, which may arrive in pieces of any length and lag."""
+    the stems as they are written, which may arrive in pieces of any length and lag.
+
+    The mixture may come from another thread than the stems (the reader's); the FFTs run in
+    the stems' thread (:meth:`add_stems`, then :meth:`residual_db`), block after block in
+    order, outside the lock, so pushing the mixture never waits for them.
+    """
 
     def __init__(self, sample_rate: int, cutoff_hz: float) -> None:
         self.sample_rate = sample_rate
         self.cutoff_hz = cutoff_hz
-        self._lock = threading.Lock()  # the mixture and the stems come from different threads
+        self._lock = threading.Lock()  # guards the two queues
         self._mix = _Fifo()
         self._total = _Fifo()
         self._err = self._ref = 0.0
@@ -123,23 +128,24 @@ class SumResidual:
         """The next mixture samples ``(n, channels)``."""
         with self._lock:
             self._mix.push(np.array(block, np.float32))
-            self._drain(final=False)
 
     def add_stems(self, blocks: list[np.ndarray]) -> None:
-        """The next samples of every stem, as written (equal lengths)."""
+        """The next samples of every stem, as written (equal lengths); measures every block
+        of :data:`BLOCK` samples both streams now hold."""
         total = np.sum(blocks, axis=0, dtype=np.float32)
         with self._lock:
             self._total.push(total)
-            self._drain(final=False)
+        self._drain(final=False)
 
     def _drain(self, final: bool) -> None:
-        while min(self._mix.size, self._total.size) >= BLOCK or (
-            final and min(self._mix.size, self._total.size) > 0
-        ):
-            n = min(BLOCK, self._mix.size, self._total.size)
-            e, r = _block_energies(
-                self._mix.take(n), self._total.take(n), self.sample_rate, self.cutoff_hz
-            )
+        """Measure the blocks both streams hold (and the last, shorter one when ``final``)."""
+        while True:
+            with self._lock:
+                n = min(BLOCK, self._mix.size, self._total.size)
+                if n == 0 or (n < BLOCK and not final):
+                    return
+                mix, total = self._mix.take(n), self._total.take(n)
+            e, r = _block_energies(mix, total, self.sample_rate, self.cutoff_hz)
             self._err, self._ref = self._err + e, self._ref + r
 
     def residual_db(self) -> float:
@@ -150,8 +156,8 @@ class SumResidual:
                     f"mixture and stems differ in length by {self._mix.size - self._total.size} "
                     "samples"
                 )
-            self._drain(final=True)
-            return _to_db(self._err, self._ref)
+        self._drain(final=True)
+        return _to_db(self._err, self._ref)
 
 
 def recorded_residual_db(recorded: Iterable[float | None]) -> float:

@@ -11,12 +11,13 @@ The work is done in:
 - :mod:`separation.stream`: the chunk loop at the model rate, with MWF's two passes;
 - :mod:`separation.in_memory`: :meth:`Separator.separate` on arrays;
 - :mod:`separation.file_separation`: :meth:`Separator.separate_to_file`, streamed;
-- :mod:`separation.multitrack`: several tracks at once, batched into shared model calls.
+- :mod:`separation.many_tracks` and :mod:`separation.multitrack`: several tracks at once,
+  batched into shared model calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,24 +28,24 @@ from .configs import ModelConfig, load_config
 from .device import DEVICES, Device
 from .file_separation import SeparationResult, separate_to_file
 from .in_memory import separate_waveform
+from .many_tracks import ManyTracks
 from .model import SeparationModel
-from .multitrack import run_concurrently
 from .precision import DEFAULT_PRECISION, Precision
 from .provider import ModelFiles, ModelProvider
-from .stem_paths import DEFAULT_FILENAME_FORMAT, plan_stem_paths
+from .stem_paths import DEFAULT_FILENAME_FORMAT
 from .stream import BlockSource, Progress, iter_model_rate
 
 if TYPE_CHECKING:
     import keras
 
-    from .batching import Membership
     from .chunking import ChunkPlan
     from .engine import ChunkProcessor
+    from .stage_clock import StageClock
 
 __all__ = ["SeparationResult", "Separator"]
 
 
-class Separator:
+class Separator(ManyTracks):
     """Split music into stems with a Spleeter model.
 
     Parameters
@@ -83,6 +84,13 @@ class Separator:
         for this process when keras is not imported yet, an error when keras already runs on
         another (:func:`separation.backends.select_backend`). ``None``: whatever Keras runs on
         (``KERAS_BACKEND``).
+    stage_clock : StageClock, optional
+        Times the device stages (STFT, U-Net, inverse STFT) while it records, for benchmarks
+        (:mod:`separation.stage_clock`); ``None`` (default) times nothing.
+    host_threads : bool
+        Decode, resample, encode and meter in threads beside the model (default), so the
+        model does not wait for them (:mod:`separation.file_separation`); ``False`` does all
+        of it in the calling thread, for measuring the gain. The stems are the same either way.
 
     Examples
     --------
@@ -106,6 +114,8 @@ class Separator:
         precision: str = DEFAULT_PRECISION,
         weights: str | Path | None = None,
         backend: str | None = None,
+        stage_clock: StageClock | None = None,
+        host_threads: bool = True,
     ) -> None:
         if backend is not None:
             select_backend(backend)
@@ -127,6 +137,7 @@ class Separator:
         self.requested_device = device
         self.batch_tracks = batch_tracks
         self.precision = Precision(precision).name
+        self.host_threads = host_threads
         self._core = SeparationModel(
             self.config,
             self.provider,
@@ -136,6 +147,7 @@ class Separator:
             batch_tracks=batch_tracks,
             precision=Precision(precision),
             weights=None if weights is None else Path(weights),
+            stage_clock=stage_clock,
         )
 
     # -- model -------------------------------------------------------------------------------
@@ -154,6 +166,11 @@ class Separator:
     def chunk_segments(self) -> int:
         """Segments per processing chunk (the device's default unless given)."""
         return self._core.chunk_segments
+
+    @property
+    def stage_clock(self) -> StageClock | None:
+        """The clock the device stages are charged to (``stage_clock=``), if any."""
+        return self._core.stage_clock
 
     @property
     def model(self) -> keras.Model:
@@ -185,9 +202,13 @@ class Separator:
         """Separate a stereo model-rate stream; yields ``(start, (n_instr, len, 2))`` blocks.
 
         ``source`` is called once (twice with MWF, which needs two passes) and must return an
-        iterator over the same ``n_samples`` stereo samples each time.
+        iterator over the same ``n_samples`` stereo samples each time; with ``host_threads``
+        it is called and advanced in a reader thread.
         """
-        return iter_model_rate(self._core, source, n_samples, mwf=self.mwf, progress=progress)
+        return iter_model_rate(
+            self._core, source, n_samples, mwf=self.mwf, progress=progress,
+            read_ahead=self.host_threads,
+        )  # fmt: skip
 
     # -- public API --------------------------------------------------------------------------
 
@@ -210,8 +231,9 @@ class Separator:
             One float32 ``(n_samples, 2)`` array per instrument, at ``sample_rate``.
         """
         return separate_waveform(
-            self._core, waveform, sample_rate, mwf=self.mwf, multichannel=self.multichannel
-        )
+            self._core, waveform, sample_rate, mwf=self.mwf, multichannel=self.multichannel,
+            read_ahead=self.host_threads,
+        )  # fmt: skip
 
     def separate_to_file(
         self,
@@ -257,69 +279,5 @@ class Separator:
             self._core, audio_descriptor, destination,
             mwf=self.mwf, multichannel=self.multichannel, filename_format=filename_format,
             codec=codec, bitrate=bitrate, offset=offset, duration=duration, progress=progress,
+            host_threads=self.host_threads,
         )  # fmt: skip
-
-    def separate_many(
-        self, waveforms: Sequence[np.ndarray], sample_rate: int | None = None
-    ) -> list[dict[str, np.ndarray]]:
-        """Separate several in-memory signals, ``batch_tracks`` at a time in shared model calls.
-
-        Returns one :meth:`separate` result per waveform, in order; each equals what
-        :meth:`separate` gives for that waveform alone.
-        """
-
-        def one(i: int, membership: Membership) -> dict[str, np.ndarray]:
-            return separate_waveform(
-                self._core, waveforms[i], sample_rate,
-                mwf=self.mwf, multichannel=self.multichannel, membership=membership,
-            )  # fmt: skip
-
-        results = dict(self._concurrently(range(len(waveforms)), one))
-        for i in range(len(waveforms)):
-            if isinstance(results[i], Exception):
-                raise results[i]
-        return [results[i] for i in range(len(waveforms))]
-
-    def separate_files(
-        self,
-        audio_descriptors: Sequence[str | Path],
-        destination: str | Path,
-        *,
-        progress_for: Callable[[Path], Progress | None] | None = None,
-        **options,
-    ) -> Iterator[tuple[Path, SeparationResult | Exception]]:
-        """Separate many files, ``batch_tracks`` at a time in shared model calls.
-
-        Yields ``(path, result)`` as files finish, where ``result`` is the
-        :class:`SeparationResult` or the exception that file raised: one bad file never stops
-        the others. ``options`` are :meth:`separate_to_file`'s keyword arguments;
-        ``progress_for(path)`` gives a file's progress callback.
-
-        Raises
-        ------
-        OutputError
-            Before anything is written, when two inputs would write the same stem file or one
-            file is given twice (:func:`separation.stem_paths.plan_stem_paths`): one input's stems
-            must never silently replace another's.
-        """
-        paths = [Path(p) for p in audio_descriptors]
-        plan_stem_paths(
-            paths, Path(destination), self.instruments,
-            options.get("filename_format", DEFAULT_FILENAME_FORMAT), options.get("codec", "wav"),
-        )  # fmt: skip
-
-        def one(path: Path, membership: Membership) -> SeparationResult:
-            progress = progress_for(path) if progress_for is not None else None
-            return separate_to_file(
-                self._core, path, destination, mwf=self.mwf, multichannel=self.multichannel,
-                progress=progress, membership=membership, **options,
-            )  # fmt: skip
-
-        yield from self._concurrently(paths, one)
-
-    def _concurrently(self, keys: Sequence, work: Callable) -> Iterator[tuple]:
-        """Run ``work(key, membership)`` for every key, ``batch_tracks`` tracks at a time,
-        yielding ``(key, result or exception)`` as they finish (:mod:`separation.multitrack`).
-        """
-        batcher = self._core.processor(self.chunk_segments).batcher
-        return run_concurrently(batcher, keys, work, self.batch_tracks)

@@ -174,6 +174,24 @@ def plan_stem_paths(
     raise OutputError(message)
 
 
+def check_distinct_outputs(
+    jobs: list[tuple[Path, Path]], instruments: tuple[str, ...], fmt: str, codec: str
+) -> None:
+    """Refuse a batch of ``(input, output folder)`` jobs of which two would write one stem file.
+
+    Raises :class:`OutputError` naming both inputs and the path, or when a job's stem paths
+    are invalid (:func:`stem_paths`); nothing has been written then.
+    """
+    owner: dict[Path, Path] = {}
+    for source, folder in jobs:
+        for path in stem_paths(source, folder, instruments, fmt, codec).values():
+            if path in owner:
+                raise OutputError(
+                    f"{owner[path]} and {source} would both write {path}; nothing was written"
+                )
+            owner[path] = source
+
+
 def _tells_apart(
     fmt: str, sources: list[Path], destination: Path, instruments: tuple[str, ...], codec: str
 ) -> bool:

@@ -14,15 +14,21 @@ the U-Net estimates, a second pass filters and inverts each chunk.
 A track's :class:`~separation.batching.Membership` in the processor's batcher is left as soon
 as its last chunk has been through the model (or on failure), so tracks batched with it never
 wait for its writing or clean-up.
+
+With ``read_ahead`` the next chunk's input (decoded, metered and resampled by ``source``) is
+prepared in a thread of its own (:class:`~separation.background.ReadAhead`) while the model
+works on the current one; the chunks, hence the outputs, are the same either way.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .background import ReadAhead
 from .chunking import ChunkPlan, SampleWindow, stitch_chunks
 from .wiener import WienerStatistics, wiener_filter
 
@@ -45,6 +51,7 @@ def iter_model_rate(
     mwf: bool,
     progress: Progress | None = None,
     membership: Membership | None = None,
+    read_ahead: bool = True,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Separate a stereo model-rate stream; yields ``(start, (n_instr, len, 2))`` blocks.
 
@@ -67,6 +74,9 @@ def iter_model_rate(
         another processor's batcher (a short track planned with fewer segments) is left
         before the loop starts. Without one (or with one already left) the loop joins the
         processor's batcher itself.
+    read_ahead : bool
+        Read the next chunk in a thread of its own while the model works on this one
+        (``source``'s iterators are then advanced in that thread).
     """
     plan = model.plan(n_samples)
     proc = model.processor(plan.chunk_segments)
@@ -75,7 +85,7 @@ def iter_model_rate(
     if membership is None or not membership.active:
         membership = proc.batcher.join()
     with membership:  # the other tracks in a batch must not wait for this one any more
-        yield from _iter_chunks(model, proc, plan, source, n_samples, mwf, progress)
+        yield from _iter_chunks(model, proc, plan, source, n_samples, mwf, progress, read_ahead)
 
 
 def _iter_chunks(
@@ -86,15 +96,23 @@ def _iter_chunks(
     n_samples: int,
     mwf: bool,
     progress: Progress | None,
+    read_ahead: bool,
 ) -> Iterator[tuple[int, np.ndarray]]:
     total = plan.n_chunks * (2 if mwf else 1)
     done = 0
 
-    def inputs() -> Iterator[np.ndarray]:
+    def read() -> Iterator[np.ndarray]:
         window = SampleWindow(source(), n_samples, 2)
         for c in range(plan.n_chunks):
             start = plan.input_start(c)
             yield window.take(start, start + plan.input_length)
+
+    def inputs() -> contextlib.AbstractContextManager[Iterator[np.ndarray]]:
+        """One pass over the chunks' inputs, to be used in a ``with`` block, which stops the
+        reading thread however the pass ends."""
+        if read_ahead:
+            return ReadAhead(read(), depth=1, name="stemline-read-ahead")
+        return contextlib.closing(read())
 
     def tick() -> None:
         nonlocal done
@@ -105,22 +123,26 @@ def _iter_chunks(
     if not mwf:
 
         def outputs() -> Iterator[np.ndarray]:
-            for chunk in inputs():
-                out = proc(chunk)
-                tick()
-                yield out
+            with inputs() as chunks:
+                for chunk in chunks:
+                    out = proc(chunk)
+                    tick()
+                    yield out
 
     else:
         stats = WienerStatistics(model.config.n_bins, len(model.config.instruments))
-        for chunk in inputs():
-            stats.update(*proc.estimates(chunk))
-            tick()
+        with inputs() as chunks:
+            for chunk in chunks:
+                stats.update(*proc.estimates(chunk))
+                tick()
 
         def outputs() -> Iterator[np.ndarray]:
-            for chunk in inputs():
-                stft, est = proc.estimates(chunk)
-                out = proc.inverse(wiener_filter(stft, est, stats))
-                tick()
-                yield out
+            with inputs() as chunks:
+                for chunk in chunks:
+                    stft, est = proc.estimates(chunk)
+                    out = proc.inverse(wiener_filter(stft, est, stats))
+                    tick()
+                    yield out
 
-    yield from stitch_chunks(plan, outputs())
+    with contextlib.closing(outputs()) as outs:
+        yield from stitch_chunks(plan, outs)

@@ -1,6 +1,7 @@
 """The batch runner on a real Dagster instance, with two small track assets ``a`` -> ``b``:
 per-partition outcomes, provenance that Dagster's stale-status resolver reads, checks evaluated
-in the step, and which errors fail one track or the whole batch."""
+in the step, which errors fail one track or the whole batch, and the same with ``a`` computed
+by a batch hook (:attr:`~assets.track_batch.TrackStep.run_many`)."""
 
 import warnings
 from dataclasses import dataclass
@@ -73,7 +74,7 @@ def definitions(code_b: str = "1", keys_in_b: list[str] | None = None) -> dg.Def
             fail_if_any(run_batch(context, steps, tracks, transient=(Transient,)))
             yield from ()
 
-    job = dg.define_asset_job("j", selection=["a", "b"], partitions_def=PARTS)
+    job = dg.define_asset_job("j", selection=["a", "b"])
     return dg.Definitions(assets=[chain], jobs=[job])
 
 
@@ -148,3 +149,76 @@ def test_a_transient_error_fails_the_whole_batch(instance):
     assert not instance.get_materialized_partitions(dg.AssetKey("b"))
     error = result.get_step_failure_events()[0].step_failure_data.error
     assert "network down" in (error.cause.message if error.cause else error.message)
+
+
+def batch_a_reversed(tracks):
+    """Step a's batch hook: the tracks finish in reverse order, as a batch's tracks may."""
+    for track in reversed(tracks):
+        yield track, lambda track=track: step_a(track)
+
+
+def batch_a_failing(tracks):
+    """Step a's batch hook that computes the first two tracks, then fails as a whole."""
+    for track in tracks[:2]:
+        yield track, lambda track=track: step_a(track)
+    if any(t.partition_key == "flaky" for t in tracks):
+        raise Transient("network down")
+    raise RuntimeError("the batch's model call failed")
+
+
+def run_hooked(instance, hook, first, last):
+    """Run ``a`` and ``b`` over ``first`` .. ``last`` with ``a`` computed by its batch
+    ``hook``."""
+    steps = [
+        TrackStep("a", step_a, "1", "first", checks=(TrackCheck("a_sound", "sound", sound, True),),
+                  run_many=hook),
+        TrackStep("b", step_b, "1", "second", deps=("a",)),
+    ]  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+
+        @dg.multi_asset(
+            specs=[s.spec(PARTS) for s in steps],
+            check_specs=[c for s in steps for c in s.check_specs(PARTS)],
+            partitions_def=PARTS,
+            can_subset=True,
+        )
+        def chain(context: dg.AssetExecutionContext):
+            tracks = [Item(k) for k in context.partition_keys]
+            fail_if_any(run_batch(context, steps, tracks, transient=(Transient,)))
+            yield from ()
+
+    job = dg.define_asset_job("j", selection=["a", "b"])
+    defs = dg.Definitions(assets=[chain], jobs=[job])
+    return run(defs, instance, first, last)
+
+
+def failed_tracks(result) -> dict[str, str]:
+    failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
+    return failure.metadata["failed"].value
+
+
+def test_a_batch_hook_keeps_every_tracks_own_outcome_in_any_order(instance):
+    result = run_hooked(instance, batch_a_reversed, "g1", "unsound")
+    assert not result.success
+    assert instance.get_materialized_partitions(dg.AssetKey("a")) == {"g1", "g2", "unsound"}
+    assert instance.get_materialized_partitions(dg.AssetKey("b")) == {"g1", "g2"}
+    assert failed_tracks(result) == {
+        "bad": "a: bad.wav: not an audio file",
+        "buggy": "a: ZeroDivisionError: division by zero",
+        "unsound": "a_sound: NaN in the stem",
+    }
+
+
+def test_a_failing_batch_hook_fails_the_tracks_it_did_not_compute(instance):
+    result = run_hooked(instance, batch_a_failing, "g1", "g2")
+    assert instance.get_materialized_partitions(dg.AssetKey("a")) == {"g1"}
+    assert failed_tracks(result) == {
+        "bad": "a: bad.wav: not an audio file",
+        "g2": "a: RuntimeError: the batch's model call failed",
+    }
+    transient = run_hooked(instance, batch_a_failing, "buggy", "flaky")  # fails after 2
+    assert not transient.success
+    error = transient.get_step_failure_events()[0].step_failure_data.error
+    assert "network down" in (error.cause.message if error.cause else error.message)
+    assert instance.get_materialized_partitions(dg.AssetKey("b")) == {"g1"}

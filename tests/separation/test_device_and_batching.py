@@ -194,3 +194,19 @@ def test_separate_files_refuses_inputs_that_would_share_stems_before_writing(tmp
         list(separator.separate_files(inputs, tmp_path / "out"))
     assert not (tmp_path / "out").exists()
     assert separator._core._keras is None  # refused before the model was even loaded
+
+
+def test_separate_into_refuses_jobs_that_would_share_stems_before_writing(tmp_path):
+    """Each job has its own output folder; two jobs naming one folder with the same stem names
+    are refused like ``separate_files``' inputs, before the model loads."""
+    from separation import OutputError, Separator
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        sf.write(tmp_path / folder / "song.wav", np.zeros((800, 2), np.float32), 8000)
+    separator = Separator("spleeter:2stems", batch_tracks=2)
+    jobs = [(tmp_path / folder / "song.wav", tmp_path / "out") for folder in ("a", "b")]
+    with pytest.raises(OutputError, match=r"a/song\.wav and .*b/song\.wav would both write"):
+        list(separator.separate_into(jobs, filename_format="{instrument}.{codec}"))
+    assert not (tmp_path / "out").exists()
+    assert separator._core._keras is None
