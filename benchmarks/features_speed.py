@@ -3,16 +3,20 @@
 Default: ``extract_stem_features`` on each stem type of a rendered demo song (``demodata``,
 seed 0; ``accompaniment`` is drums + bass + other) at 30 s and 180 s, pinned to one core with
 every thread pool at one thread, median of ``--repeats`` runs. "x real time per core" is audio
-seconds per CPU second of the process (``time.process_time``, all its threads), so it does not
-depend on how busy the machine's other cores are. Each stem type runs with its default methods;
-``--alternatives`` adds the other pitch methods of vocals and bass (yinfft, crepe_tiny).
+seconds per CPU second of the process (``time.process_time``, all its threads), so other
+processes' time is not counted; but a busy machine still slows every CPU second (shared caches,
+memory bandwidth, sibling hyper-threads: the same code differs by up to 25 % between a quiet and
+a loaded 2-core development machine). Each stem type runs with its default methods;
+``--alternatives`` adds the other pitch methods of vocals and bass (yinfft, crepe_tiny);
+``--stems`` runs only some stem types.
 
 ``--compare TREE`` measures this source tree against another one (e.g. ``git worktree add
 /tmp/before HEAD~1``) on the same rendered stems: each tree in its own process on the same core,
 alternating, ``--rounds`` rounds of ``--repeats`` runs each; the ratio is the figure to trust on
 a busy machine. ``--families`` instead times each feature family on one core (pitch, onsets,
 chroma + key, notes), and ``--track`` a whole track (4 stems) sequentially, with a new pool per
-track and with a warm pool reused across tracks (``feature_process_pool``).
+track and with a warm pool reused across tracks (``feature_process_pool``; it prints a worker's
+thread limits, one thread per pool: :func:`features.worker.thread_limits`).
 
 Run ``python benchmarks/features_speed.py [--durations 30 180] [--repeats 3]``.
 """
@@ -47,6 +51,7 @@ from features.notes import segment_notes  # noqa: E402
 from features.onsets import detect_onsets  # noqa: E402
 from features.parallel import feature_process_pool  # noqa: E402
 from features.pitch import estimate_pitch  # noqa: E402
+from features.worker import thread_limits  # noqa: E402
 
 STEM_TYPES = ("vocals", "bass", "drums", "other", "accompaniment")
 ALTERNATIVE_PITCH = {"vocals": ("yinfft", "crepe_tiny"), "bass": ("yinfft", "crepe_tiny")}
@@ -103,12 +108,17 @@ def stem_cpu_seconds(
     return cpu, wall, features.notes.height
 
 
-def stems_table(durations: list[float], repeats: int, alternatives: bool) -> pl.DataFrame:
+def stems_table(
+    durations: list[float],
+    repeats: int,
+    alternatives: bool,
+    stem_types: tuple[str, ...] = STEM_TYPES,
+) -> pl.DataFrame:
     """One row per duration, stem type and method: median CPU seconds and x real time."""
     rows = []
     for duration in durations:
         stems = song_stems(duration)
-        for stem in STEM_TYPES:
+        for stem in stem_types:
             settings = FeatureSettings()
             runs = [(settings.profile(stem).pitch_method, settings)]
             if alternatives:
@@ -138,7 +148,12 @@ def stems_table(durations: list[float], repeats: int, alternatives: bool) -> pl.
 
 
 def compare_table(
-    other: Path, durations: list[float], repeats: int, rounds: int, core: int
+    other: Path,
+    durations: list[float],
+    repeats: int,
+    rounds: int,
+    core: int,
+    stems: tuple[str, ...] = STEM_TYPES,
 ) -> pl.DataFrame:
     """This tree against ``other``, interleaved, on the same stems (see the module doc)."""
     rows = []
@@ -146,6 +161,8 @@ def compare_table(
     with tempfile.TemporaryDirectory() as folder:
         for duration in durations:
             for stem, audio in song_stems(duration).items():
+                if stem not in stems:
+                    continue
                 path = Path(folder) / f"{stem}.npy"
                 np.save(path, audio)
                 cpu: dict[str, list[float]] = {"this": [], "other": []}
@@ -231,6 +248,7 @@ def track_table(songs: int, settings: FeatureSettings) -> pl.DataFrame:
     rows = []
     workers = min(4, os.cpu_count() or 1)
     pool = feature_process_pool(workers)  # started once, reused for every track
+    print(f"a pool worker's thread limits: {pool.submit(thread_limits).result()}")
     try:
         for i in range(songs):
             song = render_song(i)
@@ -262,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--songs", type=int, default=2, help="songs for --families / --track")
     parser.add_argument("--compare", type=Path, help="another source tree to measure against")
     parser.add_argument("--rounds", type=int, default=2, help="alternations for --compare")
+    parser.add_argument(
+        "--stems", nargs="+", choices=STEM_TYPES, default=list(STEM_TYPES), help="stem types"
+    )
     args = parser.parse_args(argv)
     pl.Config.set_tbl_formatting("ASCII_MARKDOWN")
     pl.Config.set_tbl_hide_column_data_types(True)
@@ -276,7 +297,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     core = pin_to_one_core()
     if args.compare is not None:
-        table = compare_table(args.compare, args.durations, args.repeats, args.rounds, core)
+        table = compare_table(
+            args.compare, args.durations, args.repeats, args.rounds, core, tuple(args.stems)
+        )
         print(f"\nthis tree against {args.compare}, core {core}, interleaved, median CPU s")
         print(table)
         return 0
@@ -284,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"x real time on core {core} (mean over {args.songs} demo songs)")
         print(families_table(args.songs, settings))
         return 0
-    table = stems_table(args.durations, args.repeats, args.alternatives)
+    table = stems_table(args.durations, args.repeats, args.alternatives, tuple(args.stems))
     print(
         f"\nwhole extract_stem_features per stem on core {core}, one thread per pool, "
         f"median of {args.repeats} (x real time = audio s / CPU s)"

@@ -132,9 +132,9 @@ class LayeredBasicPitch:
         self._cqt_scale = w["cqt_scale"][:, 0, 0]
         self._norm = (w["norm_scale"][0], w["norm_shift"][0])
         # 3x39 layer: kernels reversed along frequency (convolution) and transformed, as
-        # (time tap, FFT bin, out, in) for the batched products.
+        # (FFT bin, out, time tap and in) for the batched products.
         spectra = scipy.fft.rfft(w["pitch_w"][..., ::-1], FREQUENCY_FFT, axis=-1)
-        self._pitch_w = np.ascontiguousarray(spectra.transpose(2, 3, 0, 1)).astype(np.complex64)
+        self._pitch_w = spectra.transpose(3, 0, 2, 1).reshape(-1, 8, 24).astype(np.complex64)
         self._pitch_b = w["pitch_b"]
         self._contour = (w["contour_w"][0].transpose(1, 2, 0).reshape(25, 8), w["contour_b"])
         self._note2 = (w["note2_w"][0].transpose(1, 2, 0).reshape(21, 32), w["note2_b"])
@@ -225,17 +225,18 @@ class LayeredBasicPitch:
         bins, channels, batch, padded_frames = by_freq.shape
         frames = padded_frames - 2
         spectra = scipy.fft.rfft(by_freq, FREQUENCY_FFT, axis=0)
-        spectra = spectra.reshape(-1, channels, batch * padded_frames)
-        total = None
-        for tap in range(3):
-            product = (self._pitch_w[tap] @ spectra).reshape(-1, channels, batch, padded_frames)
-            shifted = product[..., tap : tap + frames]
-            total = shifted if total is None else total + shifted
-        full = scipy.fft.irfft(total, FREQUENCY_FFT, axis=0)
-        # Convolution output f + 19 is correlation output f with the kernel centred (19 = 39 // 2).
-        hidden = full[19 : 19 + bins] + self._pitch_b[:, None, None]
-        hidden = np.maximum(hidden, 0.0).transpose(2, 1, 3, 0)  # (B, C, T, F)
-        return _sigmoid(_conv_one_output(hidden, *self._contour, (5, 5)))
+        # The three time taps side by side, (FFT bin, tap and channel, batch and frame): one
+        # product per FFT bin sums over taps and channels at once.
+        taps = np.concatenate([spectra[..., tap : tap + frames] for tap in range(3)], axis=1)
+        total = self._pitch_w @ taps.reshape(spectra.shape[0], 3 * channels, batch * frames)
+        full = scipy.fft.irfft(total, FREQUENCY_FFT, axis=0).reshape(-1, channels, batch, frames)
+        # Convolution output f + 19 is correlation output f with the kernel centred (19 = 39 // 2);
+        # bias and ReLU go in place into the zero-padded (B, C, T, F) input of the 5x5 layer.
+        padded = np.zeros((batch, channels, frames + 4, bins + 4), np.float32)
+        hidden = padded[:, :, 2:-2, 2:-2]
+        np.add(full[19 : 19 + bins].transpose(2, 1, 3, 0), self._pitch_b[:, None, None], hidden)
+        np.maximum(hidden, np.float32(0.0), out=hidden)
+        return _sigmoid(_conv_padded_one_output(padded, *self._contour, (5, 5)))
 
 
 def _layer_session(
@@ -277,10 +278,19 @@ def _conv_one_output(
     Every tap's channel sum is one matrix product; the output adds the taps' products shifted
     into place. Returns ``(B, T, F)``.
     """
-    batch, channels, frames, bins = x.shape
-    kt, kf = kernel
+    (batch, channels, frames, bins), (kt, kf) = x.shape, kernel
     padded = np.zeros((batch, channels, frames + kt - 1, bins + kf - 1), np.float32)
     padded[:, :, kt // 2 : kt // 2 + frames, kf // 2 : kf // 2 + bins] = x
+    return _conv_padded_one_output(padded, weights, bias, kernel)
+
+
+def _conv_padded_one_output(
+    padded: np.ndarray, weights: np.ndarray, bias: np.ndarray, kernel: tuple[int, int]
+) -> np.ndarray:
+    """:func:`_conv_one_output` of an input already zero-padded (``kernel - 1`` frames and bins,
+    half before, half after): ``(B, C, T + kt - 1, F + kf - 1)`` to ``(B, T, F)``."""
+    (kt, kf), (batch, channels, padded_frames, padded_bins) = kernel, padded.shape
+    frames, bins = padded_frames - kt + 1, padded_bins - kf + 1
     taps = np.matmul(weights, padded.reshape(batch, channels, -1))
     taps = taps.reshape(batch, kt * kf, frames + kt - 1, bins + kf - 1)
     out = np.full((batch, frames, bins), bias[0], dtype=np.float32)

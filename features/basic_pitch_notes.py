@@ -21,7 +21,10 @@ description; the level gate and the clearing of neighbouring semitones are steml
    threshold seeds a note extended forward and backward the same way, until none is left (a
    legato note, a note whose onset was masked by another).
 4. Notes shorter than ``note_min_duration_s`` are dropped.
-5. **Pitch.** ``midi_pitch`` is the note's pitch bin (MIDI 21..108, A4 = 440 Hz, the model's
+5. **Bass line.** On stems that carry a bass among other parts (profile
+   ``note_bass_line_below``: the 2-stem accompaniment, the mixture), the notes below that pitch
+   are reduced to one note at a time by salience (:mod:`features.bass_line`).
+6. **Pitch.** ``midi_pitch`` is the note's pitch bin (MIDI 21..108, A4 = 440 Hz, the model's
    tuning; ``tuning_hz`` does not apply). ``f0_mean_hz`` adds the note's pitch bend: per frame the
    peak of the contour salience within two bins (2/3 semitone) of the pitch, refined by a
    parabola through the peak and its neighbours; the median over the note's frames.
@@ -56,6 +59,7 @@ from features.basic_pitch_model import (
     SAMPLE_RATE,
     basic_pitch_runner,
 )
+from features.bass_line import bass_line
 from features.grid import FrameGrid
 from features.notes import empty_notes
 from features.settings import StemProfile
@@ -209,4 +213,9 @@ def basic_pitch_notes(
     posteriors = infer_posteriors(audio.astype(np.float32), session, needed=audible)
     note = posteriors.note * audible[:, None]
     events = track_notes(posteriors.onset * audible[:, None], note, profile)
-    return notes_table(events, note, posteriors.contour, grid, rms_dbfs)
+    notes = notes_table(events, note, posteriors.contour, grid, rms_dbfs)
+    return (
+        notes
+        if profile.note_bass_line_below is None
+        else bass_line(notes, profile.note_bass_line_below)
+    )

@@ -32,7 +32,7 @@ import polars as pl
 
 from catalogue.schema import CHROMA_BINS, CHROMA_SCHEMA
 from features.grid import FrameGrid
-from features.hpcp import hpcp, spectral_peaks
+from features.hpcp import hpcp, peak_bins, spectral_peaks
 from features.spectra import stft
 from features.validation import (
     FeatureValidationError,
@@ -85,9 +85,18 @@ def _hpcp_block(
     rows = np.flatnonzero(active)
     if rows.size == 0:
         return out
-    spectra, _ = stft(signal, frame_size, grid.hop_size, "blackmanharris62", frames=block)
+    # The peaks lie below MAX_HZ: only the spectra's lowest bins are kept.
+    n_bins = frame_size // 2 + 1
+    spectra, _ = stft(
+        signal,
+        frame_size,
+        grid.hop_size,
+        "blackmanharris62",
+        frames=block,
+        n_bins=peak_bins(n_bins, grid.sample_rate, MAX_HZ),
+    )
     freqs, mags, plateau = spectral_peaks(
-        spectra[rows], grid.sample_rate, MIN_HZ, MAX_HZ, PEAK_THRESHOLD, MAX_PEAKS
+        spectra[rows], grid.sample_rate, MIN_HZ, MAX_HZ, PEAK_THRESHOLD, MAX_PEAKS, n_bins
     )
     out[rows] = hpcp(freqs, mags, tuning_hz, MIN_HZ, MAX_HZ)
     if plateau.any():  # essentia's own treatment of flat-topped peaks
@@ -109,7 +118,9 @@ def _hpcp_block(
             normalized="unitMax",
         )
         for row in rows[plateau]:
-            out[row] = profile(*peaks(spectra[row]))
+            frame = range(block.start + row, block.start + row + 1)
+            spectrum, _ = stft(signal, frame_size, grid.hop_size, "blackmanharris62", frames=frame)
+            out[row] = profile(*peaks(spectrum[0]))
     return out
 
 

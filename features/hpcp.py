@@ -40,6 +40,35 @@ def _unit_max(profiles: np.ndarray) -> np.ndarray:
     return np.divide(profiles, top, out=np.zeros_like(profiles), where=top > 0)
 
 
+def peak_bins(n_bins: int, sample_rate: float, max_hz: float) -> int:
+    """How many of a spectrum's ``n_bins`` lowest bins :func:`spectral_peaks` reads: those up to
+    two past the last bin whose peak position can be at most ``max_hz``."""
+    scale = np.float32(sample_rate / 2.0) / np.float32(n_bins - 1)
+    return int(max_hz / scale) + 3
+
+
+def _strongest(key: np.ndarray, count: int) -> np.ndarray:
+    """Column indices of the ``count`` smallest keys of every row, in ascending key order, the
+    lower index first on ties: the first ``count`` of a stable argsort of each row.
+
+    Only the ``count`` chosen per row are sorted (a partition picks them); rows where the cut
+    falls inside a run of equal keys, which a partition may cut anywhere, get the full sort.
+    """
+    if key.shape[1] <= count:
+        return np.argsort(key, axis=1, kind="stable")
+    chosen = np.argpartition(key, count - 1, axis=1)[:, :count]
+    chosen.sort(axis=1)  # index order, so that the stable sort below breaks ties by index
+    chosen_key = np.take_along_axis(key, chosen, axis=1)
+    order = np.take_along_axis(chosen, np.argsort(chosen_key, axis=1, kind="stable"), axis=1)
+    cut = chosen_key.max(axis=1, keepdims=True)
+    split = np.isfinite(cut[:, 0]) & (
+        np.count_nonzero(key == cut, axis=1) > np.count_nonzero(chosen_key == cut, axis=1)
+    )
+    if split.any():
+        order[split] = np.argsort(key[split], axis=1, kind="stable")[:, :count]
+    return order
+
+
 def spectral_peaks(
     spectra: np.ndarray,
     sample_rate: float,
@@ -47,8 +76,12 @@ def spectral_peaks(
     max_hz: float,
     threshold: float,
     max_peaks: int,
+    n_bins: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Peak frequencies and magnitudes of every frame (see the module doc).
+
+    ``spectra`` may hold only the lowest bins of each spectrum (at least
+    :func:`peak_bins` of them) when ``n_bins`` gives the full spectrum's bin count.
 
     Returns
     -------
@@ -57,36 +90,48 @@ def spectral_peaks(
     plateau : numpy.ndarray
         ``(n_frames,)`` bool: frames whose peaks must come from essentia instead.
     """
-    n_frames, n_bins = spectra.shape
+    n_frames = spectra.shape[0]
+    n_bins = spectra.shape[1] if n_bins is None else n_bins
     scale = np.float32(sample_rate / 2.0) / np.float32(n_bins - 1)
     first = max(0, int(np.ceil(np.float32(min_hz) / scale)))
-    stop = int(max_hz / scale) + 3  # bins past the last peak position that can be <= max_hz
-    if not first + 3 < stop < n_bins - 2:
+    stop = peak_bins(n_bins, sample_rate, max_hz)
+    if not first + 3 < stop < n_bins - 2 or stop > spectra.shape[1]:
         raise ValueError(f"peaks between {min_hz} and {max_hz} Hz need more than {n_bins} bins")
     x = np.ascontiguousarray(spectra[:, first:stop], dtype=np.float32)
     above = x > threshold
     plateau = ((x[:, :-1] == x[:, 1:]) & above[:, :-1]).any(axis=1)
-    # Strict maxima after the first bin, refined by the parabola (essentia's arithmetic: float32
-    # values, the 0.5 and 0.25 factors in double).
+    # Candidates: the first bin, a peak of its own when above the next one (no interpolation),
+    # and the strict maxima after it, refined by the parabola (essentia's arithmetic: float32
+    # values, the 0.5 and 0.25 factors in double), computed at the maxima only.
     left, mid, right = x[:, :-2], x[:, 1:-1], x[:, 2:]
     is_peak = (left < mid) & (mid > right) & above[:, 1:-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        delta = (np.float64(0.5) * ((left - right) / (left - 2 * mid + right))).astype(np.float32)
-    positions = (np.arange(first + 1, stop - 1, dtype=np.float32) + delta) * scale
-    values = (mid - np.float64(0.25) * (left - right) * delta).astype(np.float32)
-    is_peak &= positions <= max_hz  # the scan stops at the first peak above max_hz
-    # The first bin is a peak of its own when above the next one (no interpolation).
-    start_peak = (x[:, 0] > x[:, 1]) & above[:, 0]
-    start_f = np.full((n_frames, 1), first * scale, dtype=np.float32)
-    candidates_f = np.concatenate([start_f, positions], axis=1)
-    candidates_m = np.concatenate([x[:, :1], values], axis=1)
-    keep = np.concatenate([start_peak[:, None], is_peak], axis=1)
-    # By magnitude, descending; a stable sort keeps the lower frequency first on ties.
-    order = np.argsort(np.where(keep, -candidates_m, np.inf), axis=1, kind="stable")
-    order = order[:, :max_peaks]
-    taken = np.take_along_axis(keep, order, axis=1)
-    frequency = np.where(taken, np.take_along_axis(candidates_f, order, axis=1), 0.0)
-    magnitude = np.where(taken, np.take_along_axis(candidates_m, order, axis=1), 0.0)
+    is_peak = np.concatenate([((x[:, 0] > x[:, 1]) & above[:, 0])[:, None], is_peak], axis=1)
+    rows, cols = np.nonzero(is_peak)  # row by row, each row's candidates by frequency
+    at_start = cols == 0
+    inner = np.where(at_start, 1, cols)  # any valid bin for the start candidates, replaced below
+    lo, mi, hi = x[rows, inner - 1], x[rows, inner], x[rows, inner + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):  # only where replaced below
+        delta = (np.float64(0.5) * ((lo - hi) / (lo - 2 * mi + hi))).astype(np.float32)
+    positions = ((first + inner).astype(np.float32) + delta) * scale
+    values = (mi - np.float64(0.25) * (lo - hi) * delta).astype(np.float32)
+    positions = np.where(at_start, np.float32(first * scale), positions)
+    values = np.where(at_start, x[rows, 0], values)
+    inside = at_start | (positions <= max_hz)  # the scan stops at the first peak above max_hz
+    rows, positions, values = rows[inside], positions[inside], values[inside]
+    # Pack each frame's candidates to the left of a (frames, most candidates) table.
+    counts = np.bincount(rows, minlength=n_frames)
+    slots = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    width = max(int(counts.max(initial=0)), 1)
+    key = np.full((n_frames, width), np.inf, dtype=np.float32)
+    packed_f = np.zeros((n_frames, width), dtype=np.float32)
+    packed_m = np.zeros((n_frames, width), dtype=np.float32)
+    key[rows, slots], packed_f[rows, slots], packed_m[rows, slots] = -values, positions, values
+    order = _strongest(key, max_peaks)
+    frequency = np.take_along_axis(packed_f, order, axis=1)
+    magnitude = np.take_along_axis(packed_m, order, axis=1)
+    if width < max_peaks:
+        pad = ((0, 0), (0, max_peaks - width))
+        frequency, magnitude = np.pad(frequency, pad), np.pad(magnitude, pad)
     return frequency.astype(np.float32), magnitude.astype(np.float32), plateau
 
 

@@ -66,7 +66,8 @@ def k_weighting_sos(sample_rate: float) -> np.ndarray:
 def block_powers(audio: np.ndarray, sample_rate: float) -> np.ndarray:
     """Power of every 400 ms gating block of ``(n_samples,)`` or ``(n_samples, channels)`` audio
     after K-weighting (step 2 of the module doc)."""
-    channels = np.ascontiguousarray(np.atleast_2d(np.asarray(audio, dtype=np.float64).T))
+    # sosfilt copies the channels to contiguous float64 rows itself (the sections are float64).
+    channels = np.atleast_2d(np.asarray(audio).T)
     weighted = scipy.signal.sosfilt(k_weighting_sos(sample_rate), channels, axis=1)
     power = np.einsum("cn,cn->n", weighted, weighted)  # summed over channels
     size, step = round(BLOCK_S * sample_rate), round(STEP_S * sample_rate)

@@ -7,34 +7,34 @@ which fills the same columns from the basic-pitch model):
 ============  =======  ============================================================
 column        type     meaning
 ============  =======  ============================================================
-onset_s       Float64  note start, seconds (first voiced frame centre)
-offset_s      Float64  note end, seconds (last voiced frame centre + one hop)
-midi_pitch    Int32    rounded median of the frame pitches, MIDI (A4 = 69 at the
-                       tuning reference)
-f0_mean_hz    Float32  mean f0 of the note's frames, Hz
+onset_s       Float64  note start, seconds (centre of the note's first frame)
+offset_s      Float64  note end, seconds (last frame centre + one hop)
+midi_pitch    Int32    rounded median pitch of the note's core frames, MIDI (A4 = 69
+                       at the tuning reference)
+f0_mean_hz    Float32  mean f0 of the note's voiced core frames, Hz
 rms_dbfs      Float32  loudest frame RMS of the note, dBFS
 velocity      Int32    velocity proxy 1..127: ``round(127 * (1 + rms_dbfs / 60))``,
                        clipped (0 dBFS -> 127, -60 dBFS -> 1)
 method        String   ``pitch_track`` or ``basic_pitch`` (:data:`NOTE_TABLE_METHODS`)
 ============  =======  ============================================================
 
-Method (documented equivalent of a pitch-contour segmentation): each voiced run of
-the ``pitch`` table is split where the pitch leaves the running note's median by more
-than ``note_split_cents`` for at least 3 frames (so vibrato and glides within +-60 cents
-stay one note) and at detected onsets that fall inside it (repeated notes of one pitch);
-pieces shorter than ``note_min_duration_s`` are dropped. essentia's
-``PitchContourSegmentation`` was measured as the alternative (see README).
+Method: the voiced frames of the ``pitch`` table are cut into notes by
+:mod:`features.contour_notes` (pitch changes beyond ``note_split_cents``, a note starting where
+its glide starts, transitions shorter than ``note_min_duration_s`` joined to the note they lead
+into or end, attacks trimmed of low-confidence frames), then, where the profile says so, at
+detected onsets inside a note (repeated notes of one pitch). A note's *core* is its longest
+steady piece, so a scoop or portamento moves its onset but not its pitch.
 """
 
 from __future__ import annotations
 
-import bisect
 import itertools
 
 import numpy as np
 import polars as pl
 
 from catalogue.schema import NOTE_SCHEMA
+from features.contour_notes import ContourRules, Span, contour_spans
 from features.grid import FrameGrid
 from features.pitch import hz_to_midi
 from features.settings import StemProfile
@@ -47,7 +47,6 @@ from features.validation import (
     require_sorted,
 )
 
-SPLIT_PERSISTENCE_FRAMES = 3
 #: Values of the ``method`` column.
 NOTE_TABLE_METHODS = ("pitch_track", "basic_pitch")
 METHOD = "pitch_track"
@@ -58,34 +57,6 @@ def velocity_from_dbfs(rms_dbfs: np.ndarray | float) -> np.ndarray:
     return np.clip(np.round(127.0 * (1.0 + np.asarray(rms_dbfs) / 60.0)), 1, 127).astype(int)
 
 
-def _split_on_pitch(midi: np.ndarray, split_semitones: float) -> list[int]:
-    """Relative indices where a new note starts inside one voiced run.
-
-    A note starts at frame ``k`` when ``SPLIT_PERSISTENCE_FRAMES`` frames from ``k`` on are all
-    more than ``split_semitones`` from the median of the current note so far. The median is
-    kept on a sorted list of the note's values (``np.median``'s value, without sorting the
-    note again at every frame).
-    """
-    values = midi.tolist()
-    starts = [0]
-    note = [values[0]] if values else []
-    k = 1
-    while k < len(values):
-        n = len(note)
-        median = note[n // 2] if n % 2 else (note[n // 2 - 1] + note[n // 2]) / 2
-        ahead = values[k : k + SPLIT_PERSISTENCE_FRAMES]
-        if len(ahead) == SPLIT_PERSISTENCE_FRAMES and all(
-            abs(v - median) > split_semitones for v in ahead
-        ):
-            starts.append(k)
-            note = sorted(ahead)
-            k += SPLIT_PERSISTENCE_FRAMES
-        else:
-            bisect.insort(note, values[k])
-            k += 1
-    return starts
-
-
 def segment_notes(
     grid: FrameGrid,
     f0_hz: np.ndarray,
@@ -94,38 +65,72 @@ def segment_notes(
     profile: StemProfile,
     onset_frames: np.ndarray | None = None,
     tuning_hz: float = 440.0,
+    confidence: np.ndarray | None = None,
 ) -> pl.DataFrame:
-    """Segment note events from a pitch contour on the grid; returns the ``notes`` table."""
+    """Segment note events from a pitch contour on the grid; returns the ``notes`` table.
+
+    Parameters
+    ----------
+    grid : FrameGrid
+    f0_hz, voiced, rms_dbfs : numpy.ndarray
+        The stem's pitch track and frame level on ``grid`` (:mod:`features.pitch`).
+    profile : StemProfile
+        ``note_*`` fields: split threshold, minimum duration, glide, gap and attack rules.
+    onset_frames : numpy.ndarray, optional
+        Grid frames of detected onsets; notes are also cut there.
+    tuning_hz : float
+        Frequency of A4 for the MIDI numbers.
+    confidence : numpy.ndarray, optional
+        The tracker's confidence per frame, for the attack rule (none without it).
+    """
     hop_s = grid.hop_size / grid.sample_rate
     min_frames = max(1, round(profile.note_min_duration_s / hop_s))
     onset_frames = np.asarray(onset_frames if onset_frames is not None else [], dtype=int)
-    edges = np.diff(np.concatenate([[0], voiced.astype(np.int8), [0]]))
+    midi = np.where(voiced, hz_to_midi(np.where(voiced, f0_hz, tuning_hz), tuning_hz), 0.0)
+    rules = ContourRules(
+        split_semitones=profile.note_split_cents / 100.0,
+        min_frames=min_frames,
+        max_glide_frames=round(profile.note_max_glide_s / hop_s),
+        attack_ratio=profile.note_attack_ratio,
+        max_gap_frames=round(profile.note_max_gap_s / hop_s),
+    )
+    spans = contour_spans(midi, voiced, rules, confidence)
     rows = []
-    for start, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
-        midi = hz_to_midi(f0_hz[start:stop], tuning_hz)
-        cuts = {start + s for s in _split_on_pitch(midi, profile.note_split_cents / 100.0)}
-        cuts |= {int(f) for f in onset_frames if start + min_frames <= f <= stop - min_frames}
-        bounds = [*sorted(cuts), stop]
-        for a, b in itertools.pairwise(bounds):
-            if b - a < min_frames:
-                continue
-            seg_midi = hz_to_midi(f0_hz[a:b], tuning_hz)
-            level = float(rms_dbfs[a:b].max())
-            rows.append(
-                (
-                    a * hop_s,
-                    b * hop_s,
-                    int(np.round(np.median(seg_midi))),
-                    float(f0_hz[a:b].mean()),
-                    level,
-                    int(velocity_from_dbfs(level)),
-                    METHOD,
-                )
+    for a, b, core_a, core_b in _split_at_onsets(spans, onset_frames, min_frames):
+        core = np.arange(core_a, core_b)
+        core = core[voiced[core]] if voiced[core].any() else core
+        level = float(rms_dbfs[a:b].max())
+        rows.append(
+            (
+                a * hop_s,
+                b * hop_s,
+                int(np.round(np.median(midi[core]))),
+                float(f0_hz[core].mean()),
+                level,
+                int(velocity_from_dbfs(level)),
+                METHOD,
             )
+        )
     if not rows:
         return empty_notes()
     columns = list(zip(*rows, strict=True))
     return pl.DataFrame(dict(zip(NOTE_SCHEMA, columns, strict=True)), schema=NOTE_SCHEMA)
+
+
+def _split_at_onsets(spans: list[Span], onsets: np.ndarray, min_frames: int) -> list[Span]:
+    """Cut notes at onsets inside them (repeated notes of one pitch), leaving no piece shorter
+    than ``min_frames``; each piece keeps the part of the core it overlaps as its core."""
+    out = []
+    for a, b, core_a, core_b in spans:
+        inner = [int(f) for f in onsets if a + min_frames <= f <= b - min_frames]
+        bounds = [a]
+        for f in inner:
+            if f - bounds[-1] >= min_frames:
+                bounds.append(f)
+        for x, y in itertools.pairwise([*bounds, b]):
+            ca, cb = max(x, core_a), min(y, core_b)
+            out.append((x, y, ca, cb) if cb > ca else (x, y, x, y))
+    return out
 
 
 def empty_notes() -> pl.DataFrame:

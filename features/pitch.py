@@ -20,9 +20,10 @@ Methods (chosen per stem in :mod:`features.settings`):
 ``yinfft`` (monophonic stems: vocals, bass)
     essentia ``PitchYinFFT`` on a Hann-windowed spectrum per frame. A frame is voiced
     when the YIN confidence reaches ``voicing_confidence``, the frame is active and its
-    level is within ``voicing_gate_db`` of the stem's active level. Octave jumps (a frame
-    an octave or two away from the median of its voiced neighbours) are folded back and
-    voiced runs shorter than 30 ms are dropped. This replaces essentia's pYIN, whose
+    level is within ``voicing_gate_db`` of the stem's active level. Octave errors are folded
+    back (:mod:`features.pitch_octaves`: a frame an octave or two away from the median of its
+    voiced neighbours, and the short side of an instantaneous octave jump inside a voiced
+    run) and voiced runs shorter than 30 ms are dropped. This replaces essentia's pYIN, whose
     frame probabilities are uniform in essentia 2.1b6.dev1389 (its pitch on a pure
     440 Hz tone is 69 Hz; see README).
 ``swiftf0``, ``crepe_tiny`` (neural, monophonic)
@@ -49,6 +50,7 @@ from features.grid import FrameGrid
 from features.level import frame_rms_dbfs, normalise_peak
 from features.pitch_crepe import crepe_pitch
 from features.pitch_models import crepe_tiny_weights, swiftf0_session
+from features.pitch_octaves import fold_octave_segments, repair_octave_jumps, voiced_runs
 from features.pitch_swiftf0 import swiftf0_pitch
 from features.settings import NEURAL_PITCH_METHODS, StemProfile
 from features.spectra import stft
@@ -63,7 +65,6 @@ from features.validation import (
 
 MIN_RUN_FRAMES = 3
 VOICING_GATE_WINDOW = 1024
-OCTAVE_MEDIAN_FRAMES = 9
 
 
 def hz_to_midi(f0_hz: np.ndarray, tuning_hz: float = 440.0) -> np.ndarray:
@@ -90,31 +91,10 @@ def _yinfft(signal: np.ndarray, grid: FrameGrid, profile: StemProfile) -> tuple[
     return f0, conf
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """Half-open index ranges ``[start, stop)`` of the True runs of a boolean array."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
-
-
-def repair_octave_jumps(f0_hz: np.ndarray, voiced: np.ndarray) -> np.ndarray:
-    """Fold frames that sit one or two octaves off the local median of their voiced run."""
-    f0 = f0_hz.astype(np.float64).copy()
-    half = OCTAVE_MEDIAN_FRAMES // 2
-    for start, stop in _runs(voiced):
-        midi = hz_to_midi(f0[start:stop])
-        padded = np.pad(midi, half, mode="edge")
-        windows = np.lib.stride_tricks.sliding_window_view(padded, OCTAVE_MEDIAN_FRAMES)
-        median = np.median(windows, axis=1)
-        octaves = np.round((median - midi) / 12.0)
-        off = (octaves != 0) & (np.abs(median - midi - 12.0 * octaves) < 1.0)
-        f0[start:stop][off] *= 2.0 ** octaves[off]
-    return f0.astype(np.float32)
-
-
 def drop_short_runs(voiced: np.ndarray, min_frames: int = MIN_RUN_FRAMES) -> np.ndarray:
     """Unvoice voiced runs shorter than ``min_frames`` frames."""
     voiced = voiced.copy()
-    for start, stop in _runs(voiced):
+    for start, stop in voiced_runs(voiced):
         if stop - start < min_frames:
             voiced[start:stop] = False
     return voiced
@@ -189,7 +169,7 @@ def estimate_pitch(
             & in_range
             & (gate_level >= stem_level_dbfs - profile.voicing_gate_db)
         )
-        f0 = repair_octave_jumps(f0, voiced)
+        f0 = fold_octave_segments(repair_octave_jumps(f0, voiced), voiced)
         voiced = drop_short_runs(voiced)
     elif method == "melodia":
         melodia = es.PredominantPitchMelodia(

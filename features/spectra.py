@@ -68,6 +68,7 @@ def stft(
     *,
     phase: bool = False,
     frames: range | None = None,
+    n_bins: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Magnitude (and phase) spectra of every essentia frame of a mono signal.
 
@@ -83,11 +84,14 @@ def stft(
         Also return the phase of every bin.
     frames : range, optional
         Only these frames (step 1); default all of them.
+    n_bins : int, optional
+        Only the first ``n_bins`` bins of every spectrum (the lowest frequencies; a caller that
+        reads only those saves the rest's magnitude and memory); default all ``size // 2 + 1``.
 
     Returns
     -------
     magnitude : numpy.ndarray
-        ``(n_frames, size // 2 + 1)`` float32, ``n_frames`` = ``frame_count(len(signal), hop)``
+        ``(n_frames, n_bins)`` float32, ``n_frames`` = ``frame_count(len(signal), hop)``
         or ``len(frames)``.
     phase : numpy.ndarray or None
         Same shape, radians in ``[-pi, pi]``, when ``phase`` is true.
@@ -95,7 +99,10 @@ def stft(
     signal = np.ascontiguousarray(signal, dtype=np.float32)
     frames = range(frame_count(signal.size, hop)) if frames is None else frames
     coefficients = essentia_window(window, size)
-    magnitude = np.empty((len(frames), size // 2 + 1), dtype=np.float32)
+    n_bins = size // 2 + 1 if n_bins is None else n_bins
+    if not 0 < n_bins <= size // 2 + 1:
+        raise ValueError(f"n_bins must be in 1..{size // 2 + 1}, got {n_bins}")
+    magnitude = np.empty((len(frames), n_bins), dtype=np.float32)
     angle = np.empty_like(magnitude) if phase else None
     per_chunk = max(1, CHUNK_SAMPLES // size)
     for first in range(0, len(frames), per_chunk):
@@ -103,7 +110,7 @@ def stft(
         windowed = _frames(signal, size, hop, frames.start + first, count) * coefficients
         if angle is not None:  # the zero-phase rotation changes the phase only
             windowed = np.roll(windowed, -(size // 2), axis=1)
-        spectrum = scipy.fft.rfft(windowed, axis=1)
+        spectrum = scipy.fft.rfft(windowed, axis=1)[:, :n_bins]
         magnitude[first : first + count] = np.abs(spectrum)
         if angle is not None:
             angle[first : first + count] = np.angle(spectrum)

@@ -186,7 +186,9 @@ def extract_stem_features(
     key, mode, key_strength = estimate_key(chroma, active, settings.key_profile)
     if profile.note_method == "pitch_track":
         split_frames = onsets["frame"].to_numpy() if profile.note_split_at_onsets else None
-        notes = segment_notes(grid, f0, voiced, rms, profile, split_frames, settings.tuning_hz)
+        notes = segment_notes(
+            grid, f0, voiced, rms, profile, split_frames, settings.tuning_hz, confidence
+        )
     elif profile.note_method == "basic_pitch":
         notes = basic_pitch_notes(
             signal,

@@ -12,6 +12,7 @@ import pytest
 
 from features.chroma import CHROMA_BINS, HPCP_FIRST_PITCH_CLASS, HPCP_HARMONICS, chroma_matrix
 from features.grid import FrameGrid
+from features.hpcp import _strongest, peak_bins, spectral_peaks
 from features.onsets import ONSET_FRAME_SIZE, ONSET_HOP_SIZE, detection_functions
 from features.settings import ONSET_METHODS
 from features.spectra import frame_count, stft
@@ -108,3 +109,58 @@ def test_chroma_in_blocks_equals_chroma_at_once(music, monkeypatch):
     monkeypatch.setattr(chroma, "BLOCK_FRAMES", 50)
     np.testing.assert_array_equal(chroma.chroma_matrix(music, grid, active), at_once)
     assert not at_once[100:200].any() and at_once[:100].any()
+
+
+def test_stft_lowest_bins_are_the_full_spectra_cut(music):
+    full, full_phase = stft(music, 4096, 441, "blackmanharris62", phase=True)
+    low, low_phase = stft(music, 4096, 441, "blackmanharris62", phase=True, n_bins=470)
+    np.testing.assert_array_equal(low, full[:, :470])
+    np.testing.assert_array_equal(low_phase, full_phase[:, :470])
+    with pytest.raises(ValueError, match="n_bins"):
+        stft(music, 4096, 441, "hann", n_bins=2050)
+
+
+def test_spectral_peaks_of_the_lowest_bins_equal_the_full_spectra(music):
+    spectra, _ = stft(music, 4096, 441, "blackmanharris62")
+    args = (SR, 40.0, 5000.0, 1e-5, 60)
+    full = spectral_peaks(spectra, *args)
+    n_bins = spectra.shape[1]
+    low = spectral_peaks(spectra[:, : peak_bins(n_bins, SR, 5000.0)], *args, n_bins)
+    for a, b in zip(full, low, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # Against essentia's SpectralPeaks, frame by frame (magnitude order, zeros after the last).
+    peaks = es.SpectralPeaks(sampleRate=SR, maxPeaks=60, minFrequency=40.0, maxFrequency=5000.0,
+                             magnitudeThreshold=1e-5, orderBy="magnitude")  # fmt: skip
+    for row in range(0, spectra.shape[0], 7):
+        frequency, magnitude = peaks(spectra[row])
+        np.testing.assert_allclose(full[0][row, : frequency.size], frequency, rtol=1e-6)
+        np.testing.assert_allclose(full[1][row, : magnitude.size], magnitude, rtol=1e-6)
+        assert not full[1][row, magnitude.size :].any()
+
+
+def test_strongest_is_a_stable_argsort_also_when_ties_straddle_the_cut():
+    rng = np.random.default_rng(5)
+    key = rng.integers(0, 6, size=(400, 40)).astype(np.float32)  # many ties at every cut
+    key[::3, 25:] = np.inf  # rows with fewer candidates than the count
+    for count in (1, 10, 30, 40, 45):
+        expected = np.argsort(key, axis=1, kind="stable")[:, :count]
+        np.testing.assert_array_equal(_strongest(key, count), expected)
+
+
+def test_chroma_plateau_frames_come_from_essentia(music, monkeypatch):
+    # Frames with a flat-topped peak are handed to essentia on their full spectrum.
+    from features import chroma
+
+    grid = FrameGrid.for_samples(music.size)
+    active = np.ones(grid.n_frames, dtype=bool)
+    vectorised = chroma_matrix(music, grid, active)
+
+    def plateau_every_tenth(*args):
+        frequency, magnitude, plateau = spectral_peaks(*args)
+        return frequency, magnitude, plateau | (np.arange(plateau.size) % 10 == 3)
+
+    monkeypatch.setattr(chroma, "spectral_peaks", plateau_every_tenth)
+    monkeypatch.setattr(chroma, "BLOCK_FRAMES", 100)
+    mixed = chroma_matrix(music, grid, active)
+    assert np.median(np.abs(mixed - vectorised)) < 1e-6
+    assert np.mean(np.abs(mixed - vectorised) < 1e-4) > 0.99
