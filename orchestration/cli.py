@@ -3,6 +3,7 @@
 Sub-commands:
 
 ``separate``    split audio files into stems (Spleeter's CLI, see :mod:`separation.cli`)
+``engine``      a warm separation engine that ``separate`` uses (:mod:`separation.engine_command`)
 ``models``      fetch or list pretrained models (:mod:`orchestration.commands.models`)
 ``kit``         pack what a GPU host needs (:mod:`orchestration.commands.kit`)
 ``demo-data``   write the seeded demo songs with ground truth (:mod:`demodata.cli`)
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command registered."""
     from demodata import cli as demodata_cli
     from separation import cli as separation_cli
+    from separation import engine_command
 
     parser = argparse.ArgumentParser(
         prog="stemline",
@@ -40,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     separation_cli.register(sub)
+    engine_command.register(sub)
     models.register(sub)
     kit.register(sub)
     demodata_cli.register(sub)

@@ -7,8 +7,11 @@
 This module is its arguments: :func:`register` adds the sub-command to the ``stemline``
 parser, and its argument types refuse numbers that are not finite or out of range with one
 line and exit status 2, before any model loads. What the command does is in
-:mod:`separation.separate_command`; ``stemline models`` (Spleeter checkpoints through
-:mod:`separation.models_command`, and the feature models) is :mod:`orchestration.commands.models`.
+:mod:`separation.separate_command` (which hands the job to a warm engine when a matching one
+runs); ``stemline engine``, which starts one with the same model options
+(:func:`add_model_options`), is :mod:`separation.engine_command`; ``stemline models``
+(Spleeter checkpoints through :mod:`separation.models_command`, and the feature models) is
+:mod:`orchestration.commands.models`.
 """
 
 from __future__ import annotations
@@ -68,6 +71,46 @@ def _finite_seconds(text: str) -> float:
     return value
 
 
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The model's options (model, MWF, overlap, channels, chunking, device, precision, batch),
+    shared by ``separate`` and ``engine start``."""
+    parser.add_argument(
+        "-p", "--params", default="spleeter:2stems",
+        help="model: spleeter:2stems (default), 4stems, 5stems, their -16kHz variants, "
+        "or a JSON configuration file",
+    )  # fmt: skip
+    parser.add_argument("--mwf", action="store_true", help="multichannel Wiener filtering (slower)")
+    parser.add_argument(
+        "--overlap", action="store_true",
+        help="cross-fade a half-segment-shifted grid to remove seams every 11.9 s "
+        "(about 2x slower; off = Spleeter's output)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--multichannel", choices=("first-two", "downmix"), default="first-two",
+        help="inputs with more than 2 channels: keep the first two (Spleeter) or downmix",
+    )  # fmt: skip
+    parser.add_argument(
+        "--chunk-segments", type=at_least_one, default=None,
+        help="11.9 s segments per processing chunk (memory vs overhead; same result; "
+        "default 1 on a CPU, 16 on a GPU)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--device", choices=DEVICES, default="auto",
+        help="where the model runs: auto (a GPU if the Keras backend sees one), cpu, or gpu "
+        "(an error without one)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
+        help="exact (float32, no TF32; the default), tf32 (TF32 matrix products on GPUs that "
+        "have them) or bf16 (the U-Net in bfloat16)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--batch-tracks", type=at_least_one, default=1, metavar="N",
+        help="separate N files at once, batching their segments into shared model calls "
+        "(keeps a GPU busy; same result per file)",
+    )  # fmt: skip
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``separate`` to the ``stemline`` argument parser."""
     sep = subparsers.add_parser(
@@ -76,11 +119,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Separate audio files into stems with a Spleeter model.",
     )
     sep.add_argument("files", nargs="+", type=Path, metavar="FILES", help="audio files")
-    sep.add_argument(
-        "-p", "--params", default="spleeter:2stems",
-        help="model: spleeter:2stems (default), 4stems, 5stems, their -16kHz variants, "
-        "or a JSON configuration file",
-    )  # fmt: skip
     sep.add_argument(
         "-o", "--output", type=output_folder, default=Path("separated"),
         help="output directory (default ./separated)",
@@ -99,35 +137,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "-d", "--duration", type=duration_seconds, default=None,
         help="seconds to separate (default: the whole file; nothing is truncated)",
     )  # fmt: skip
-    sep.add_argument("--mwf", action="store_true", help="multichannel Wiener filtering (slower)")
-    sep.add_argument(
-        "--overlap", action="store_true",
-        help="cross-fade a half-segment-shifted grid to remove seams every 11.9 s "
-        "(about 2x slower; off = Spleeter's output)",
-    )  # fmt: skip
-    sep.add_argument(
-        "--multichannel", choices=("first-two", "downmix"), default="first-two",
-        help="inputs with more than 2 channels: keep the first two (Spleeter) or downmix",
-    )  # fmt: skip
-    sep.add_argument(
-        "--chunk-segments", type=at_least_one, default=None,
-        help="11.9 s segments per processing chunk (memory vs overhead; same result; "
-        "default 1 on a CPU, 16 on a GPU)",
-    )  # fmt: skip
-    sep.add_argument(
-        "--device", choices=DEVICES, default="auto",
-        help="where the model runs: auto (a GPU if the Keras backend sees one), cpu, or gpu "
-        "(an error without one)",
-    )  # fmt: skip
-    sep.add_argument(
-        "--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
-        help="exact (float32, no TF32; the default), tf32 (TF32 matrix products on GPUs that "
-        "have them) or bf16 (the U-Net in bfloat16)",
-    )  # fmt: skip
-    sep.add_argument(
-        "--batch-tracks", type=at_least_one, default=1, metavar="N",
-        help="separate N files at once, batching their segments into shared model calls "
-        "(keeps a GPU busy; same result per file)",
-    )  # fmt: skip
+    add_model_options(sep)
     sep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    sep.add_argument(
+        "--no-engine", action="store_true",
+        help="separate in this process even when a warm engine (stemline engine start) with "
+        "these model options is running",
+    )  # fmt: skip
     sep.set_defaults(func=run_separate)
