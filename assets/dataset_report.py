@@ -4,6 +4,7 @@ import dagster as dg
 
 from catalogue.query import run_query
 from reporting import metrics_table_markdown
+from reporting.example_cache import example_cache_path
 from reporting.example_plots import example_plots_markdown
 from reporting.example_track import rounded
 from resources.settings import StemlineSettings
@@ -14,7 +15,11 @@ def dataset_report(
     context: dg.AssetExecutionContext, settings: StemlineSettings
 ) -> dg.MaterializeResult:
     """Counts of tracks by status, every failure with its reason, the evaluation summary and
-    example plots (a track's stem spectrograms, its vocal pitch contour over the spectrogram)."""
+    example plots (a track's stem spectrograms, its vocal pitch contour over the spectrogram).
+
+    The plots are drawn again only when the example track, its files or the drawing code
+    changed since they were last drawn (``<storage>/reports/``, :mod:`reporting.example_cache`);
+    ``example_cached`` says whether they were kept."""
     root = settings.layout.root
     status = run_query(
         root,
@@ -32,7 +37,8 @@ def dataset_report(
         "GROUP BY ALL ORDER BY ALL",
     )
     counts = {row["status"]: row["tracks"] for row in status.iter_rows(named=True)}
-    example = example_plots_markdown(root, settings.model_name)
+    cache = example_cache_path(root, settings.model_name)
+    example = example_plots_markdown(root, settings.model_name, cache=cache)
     report = "\n\n".join(
         [
             "## Tracks\n" + metrics_table_markdown(status),
@@ -51,6 +57,7 @@ def dataset_report(
             "failures": int(failures.height),
             "audio_minutes": rounded(float(status["minutes"].sum() or 0.0), 1),
             **example.metadata(),
+            "example_cached": example.cached,
             "report": dg.MetadataValue.md(report),
         }
     )

@@ -8,9 +8,10 @@ plain FLAC mixtures, or the demo layout with reference stems and annotations) go
   **cli +1**: one more song (``--added-seconds``) dropped in and ``stemline run`` again;
 * **ui**: ``stemline ui --storage S --audio-root A --port P`` (``dagster dev``: webserver,
   daemon, code server; the folder sensor on) on a fresh storage root and ``DAGSTER_HOME``.
-  Once the sensor has ticked, the benchmark waits ``--drop-after-tick`` seconds (15: the mean
-  wait of a drop at a random moment of the 30 s interval) and moves the songs into the empty
-  audio root at t0 (a rename on the same file system, so the sensor never sees half a file).
+  Once the sensor has ticked, the benchmark waits ``--drop-after-tick`` seconds (default: half
+  the sensor's interval, the mean wait of a drop at a random moment) and moves the songs into
+  the empty audio root at t0 (a rename on the same file system, so the sensor never sees half
+  a file).
   It polls a read-only instance on that ``DAGSTER_HOME`` until every partition of every track
   asset is materialised and no run is queued or running; wall = the last run's end - t0.
 
@@ -49,6 +50,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from orchestration.commands.ui import SENSOR_INTERVAL_S  # noqa: E402  (this tree's, no Dagster)
+
 STEMLINE = Path(sys.executable).parent / "stemline"
 TARGETS = {"cli": 1.2, "ui": 1.5}
 ADDED_TARGET_S = 8.0
@@ -431,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--added-seconds", type=float, default=20.0)
     parser.add_argument("--layout", choices=["mixtures", "demo"], default="mixtures",
                         help="plain FLAC mixtures, or demo folders with references")  # fmt: skip
-    parser.add_argument("--drop-after-tick", type=float, default=15.0, metavar="S")
+    parser.add_argument("--drop-after-tick", type=float, default=SENSOR_INTERVAL_S / 2, metavar="S")
     parser.add_argument("--timeout", type=float, default=3600.0, help="per UI measurement")
     parser.add_argument("--workdir", type=Path, default=None, help="kept (default: a temp dir)")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH")

@@ -1,7 +1,11 @@
 """The Dagster executor of stemline's jobs, chosen by the ``executor`` setting.
 
-``multiprocess`` keeps Dagster's default executor (one process per step on this machine),
-``in_process`` runs every step in the run's process, ``k8s`` is ``dagster_k8s``'s
+``in_process`` (the default) runs every step in the run's process: a run of the track assets
+is one step (the multi-asset, with its checks evaluated inside it) and a catalogue run two
+light ones, so a process per step would only start Python and import the definitions again.
+Pools (``separation``, ``catalogue``) are claimed by the
+in-process executor as by the others, per step, across runs. ``multiprocess`` keeps Dagster's
+default executor (one process per step on this machine), ``k8s`` is ``dagster_k8s``'s
 ``k8s_job_executor`` (one Kubernetes job per step) and ``dask`` is
 :func:`orchestration.dask_executor.dask_executor`, which runs each step as a task on a
 ``dask.distributed`` cluster; Dask and ``dagster_dask`` are imported only when it is chosen.
@@ -61,7 +65,7 @@ def execution_config(path: str | Path) -> dict[str, Any]:
 
 def executor_for(settings: StemlineSettings) -> dg.ExecutorDefinition | None:
     """The executor the ``executor`` setting names, with the defaults of ``executor_config``
-    if set; ``None`` keeps Dagster's default."""
+    if set; ``None`` (``multiprocess``) keeps Dagster's default."""
     executor = _named_executor(settings)
     if not settings.executor_config:
         return executor

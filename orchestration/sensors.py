@@ -1,19 +1,22 @@
 """The folder sensor: new or changed audio becomes a track partition and a run.
 
-Each tick walks the audio roots (a stat per file; never the storage root), re-hashes only files
-whose size, mtime or ctime changed, and hashes at most ``hashes_per_tick`` new files within a
-20 s budget, so a tick stays far below Dagster's 60 s limit. The budget bounds time inside a
-file too: a file still being hashed when it runs out keeps its hash state in the inventory and
-the next tick resumes it, so a file too big for one tick is hashed over several (new files
-first, so it holds none of them back). The remaining files stay ``pending`` in the inventory
-and are taken in by the next ticks (the cursor records the progress). FIFOs, sockets, devices
-and links to them are never opened; they are recorded with their kind as the track's error.
-A track id that has no partition yet gets one; the new partitions are added in one request, in
-order, and requested in runs of at most ``tracks_per_run`` consecutive partitions (N new
-tracks, ⌈N / tracks_per_run⌉ runs; :mod:`assets.batches`), each keyed by its track ids and the
-stems code version, so the same work is never requested twice and an unchanged folder requests
-nothing. Files that disappeared, and the old content of a file overwritten in place, are marked
-``removed`` in the inventory; their results stay in the catalogue.
+The sensor ticks every :data:`SENSOR_INTERVAL_S` seconds (Dagster's sensor daemon looks every
+5 s, so a dropped file is seen within 10-15 s). Each tick walks the audio roots (a stat per
+file; never the storage root), re-hashes only files whose size, mtime or ctime changed, and
+hashes at most ``hashes_per_tick`` new files within a :data:`TICK_BUDGET_S` budget, so a tick
+stays far below Dagster's 60 s limit and a big drop has its first runs requested after one
+budget. The budget bounds time inside a file too: a file still being hashed when it runs out
+keeps its hash state in the inventory and the next tick resumes it, so a file too big for one
+tick is hashed over several (new files first, so it holds none of them back). The remaining
+files stay ``pending`` in the inventory and are taken in by the next ticks (the cursor records
+the progress). FIFOs, sockets, devices and links to them are never opened; they are recorded
+with their kind as the track's error. A track id that has no partition yet gets one; the new
+partitions are added in one request, in order, and requested in runs of at most
+``tracks_per_run`` consecutive partitions (N new tracks, ⌈N / tracks_per_run⌉ runs;
+:mod:`assets.batches`), each keyed by its track ids and the stems code version, so the same
+work is never requested twice and an unchanged folder requests nothing. Files that
+disappeared, and the old content of a file overwritten in place, are marked ``removed`` in the
+inventory; their results stay in the catalogue.
 """
 
 import hashlib
@@ -28,7 +31,11 @@ from assets.partitions import TRACKS, partition_keys_for, track_id_of
 from catalogue.inventory import update_inventory
 from resources.settings import StemlineSettings
 
-TICK_BUDGET_S = 20.0
+#: Seconds between the folder sensor's ticks (``minimum_interval_seconds``).
+SENSOR_INTERVAL_S = 10
+#: Seconds of hashing per tick: no longer than the interval, so ticks do not queue up behind
+#: a big drop, and its first tracks are requested after one budget.
+TICK_BUDGET_S = 10.0
 
 
 def new_track_requests(
@@ -76,7 +83,7 @@ def make_folder_sensor(
     @dg.sensor(
         job=job,
         name="audio_folder_sensor",
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=SENSOR_INTERVAL_S,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def audio_folder_sensor(context: dg.SensorEvaluationContext, settings: StemlineSettings):

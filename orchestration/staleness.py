@@ -11,11 +11,17 @@ code changed; what reads it turns stale by data version once it is materialised 
 
 Dagster 1.13 has no public API for an asset partition's stale status: the UI (through
 GraphQL) and Dagster's own "stale or missing" sensor requests compute it with the internal
-``dagster._core.definitions.data_version.CachingStaleStatusResolver``. This module is the only
-place stemline uses it, so a Dagster upgrade that moves it touches this file alone, and
+``dagster._core.definitions.data_version.CachingStaleStatusResolver``. This module (with the
+record look-ups of :mod:`.prefetched_records`) is the only place stemline uses it, so a Dagster
+upgrade that moves it touches these files alone, and
 ``tests/orchestration/test_staleness.py`` pins what it answers after real materialisations.
 Failures come from Dagster's public per-partition status
 (:meth:`dagster.DagsterInstance.get_status_by_partition`).
+
+The resolver reads the latest materialisation of each asset partition and of what it reads,
+one query each; it is given the records of all the partitions fetched in bulk instead
+(:class:`.prefetched_records.PrefetchedRecords`: a few queries per asset), so the check costs
+about the same for one track as for thousands, with the resolver's own verdicts.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ from typing import TYPE_CHECKING
 import dagster as dg
 from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
 from dagster._core.loader import LoadingContext
+from dagster._utils.caching_instance_queryer import CachingInstanceQueryer
+
+from .prefetched_records import PrefetchedRecords
 
 if TYPE_CHECKING:
     from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
@@ -82,7 +91,16 @@ def out_of_date(
         version``).
     """
     keys = list(partition_keys)
-    resolver = CachingStaleStatusResolver(instance, asset_graph, _LoadingContext(instance))
+    records = PrefetchedRecords(instance, [dg.AssetKey(name) for name in assets], keys)
+    context = _LoadingContext(instance)
+    # The resolver's queryer (its dynamic partitions store too) reads through ``records``.
+    queryer = CachingInstanceQueryer(records, asset_graph, context)  # type: ignore[arg-type]
+    resolver = CachingStaleStatusResolver(
+        records,  # type: ignore[arg-type]
+        asset_graph,
+        context,
+        instance_queryer=queryer,
+    )
     found: dict[str, dict[str, str]] = {key: {} for key in keys}
     for name in assets:
         asset_key = dg.AssetKey(name)

@@ -6,7 +6,9 @@ choose_example_track`: the most voiced vocals), reads up to ``max_seconds`` of i
 naming the track by path and saying why it is shown, then the two PNG images. Every title and
 image caption names the track by path and id prefix. When the voice starts late (after half the
 window) the window starts one second before the first voiced frame, and the titles say where;
-plot times are then seconds from the window start.
+plot times are then seconds from the window start. With ``cache`` (the dataset report's), a
+section drawn before from the same inputs is given back instead of drawn again
+(:mod:`reporting.example_cache`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from catalogue.layout import check_name
+from reporting.example_cache import example_fingerprint, read_cached, write_cached
 from reporting.example_track import ExampleTrack, choose_example_track, rounded
 from reporting.markdown import png_markdown
 from reporting.pitch_contour import pitch_contour_png
@@ -26,6 +29,8 @@ from reporting.stem_spectrograms import stem_spectrograms_png
 EXAMPLE_SECONDS = 30.0
 #: Seconds of lead-in kept before the first voiced frame when the window is moved to it.
 LEAD_IN_S = 1.0
+#: The fields of :class:`ExamplePlots` kept in the cache (the track is chosen anew each time).
+CACHED_FIELDS = ("markdown", "titles", "start_s", "voiced_frames")
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,8 @@ class ExamplePlots:
         Where the drawn window starts in the track, seconds.
     voiced_frames : int
         Voiced vocal pitch frames inside the drawn window.
+    cached : bool
+        Whether the section was given back from the cache rather than drawn now.
     """
 
     markdown: str
@@ -51,6 +58,7 @@ class ExamplePlots:
     titles: list[str] = field(default_factory=list)
     start_s: float = 0.0
     voiced_frames: int = 0
+    cached: bool = False
 
     def metadata(self) -> dict[str, str | float | int | None]:
         """Dagster-ready metadata of the example (numbers rounded); empty without one."""
@@ -78,7 +86,7 @@ def _shifted(frame: pl.DataFrame, columns: tuple[str, ...], start_s: float) -> p
 
 
 def example_plots_markdown(
-    root: Path, model: str, max_seconds: float = EXAMPLE_SECONDS
+    root: Path, model: str, max_seconds: float = EXAMPLE_SECONDS, cache: Path | None = None
 ) -> ExamplePlots:
     """The report's example section for the catalogue under ``root``.
 
@@ -90,6 +98,9 @@ def example_plots_markdown(
         Model folder name (``2stems``).
     max_seconds : float, optional
         Length of the drawn window, seconds.
+    cache : pathlib.Path, optional
+        A file (:func:`reporting.example_cache.example_cache_path`) holding the last drawn
+        section: given back when drawn from the same inputs, else replaced by the new one.
 
     Returns
     -------
@@ -97,14 +108,28 @@ def example_plots_markdown(
         Markdown, the track, the figure titles and the number of voiced frames drawn. A stem
         file that cannot be read gives a one-line statement instead of the images.
     """
-    from catalogue.query import run_query  # DuckDB and the catalogue schema: only when used
-
     if max_seconds <= 0:
         raise ValueError("max_seconds must be positive")
     root = Path(root)
     example = choose_example_track(root, model)
     if example is None:
         return ExamplePlots("_no separated track yet_", None)
+    if cache is None:
+        return _draw(root, model, example, max_seconds)
+    fingerprint = example_fingerprint(root, model, example, max_seconds)
+    stored = read_cached(cache, fingerprint)
+    if stored is not None and set(stored) == set(CACHED_FIELDS):
+        return ExamplePlots(example=example, cached=True, **stored)
+    plots = _draw(root, model, example, max_seconds)
+    if plots.titles:  # drawn; a stem that could not be read is tried again next time
+        write_cached(cache, fingerprint, {name: getattr(plots, name) for name in CACHED_FIELDS})
+    return plots
+
+
+def _draw(root: Path, model: str, example: ExampleTrack, max_seconds: float) -> ExamplePlots:
+    """Read ``example``'s window from the catalogue and draw its section."""
+    from catalogue.query import run_query  # DuckDB and the catalogue schema: only when used
+
     keys = f"track_id = '{example.track_id}' AND model = '{check_name(model)}'"
     vocal_keys = f"{keys} AND stem = 'vocals'"
     voiced_sql = f"SELECT min(time_s) AS t FROM pitch_frames WHERE {vocal_keys} AND voiced = 1"

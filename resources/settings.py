@@ -22,14 +22,15 @@ batch_tracks       tracks of a run separated at once, their      1
                    segments sharing model calls (raise it on a
                    GPU; ``assets.stems``)
 device             where separation runs (``auto``/``cpu``/``gpu``) ``auto``
-executor           where a run's steps execute (below)           ``multiprocess``
+executor           where a run's steps execute (below)           ``in_process``
 dask_address       Dask scheduler (``tcp://host:8786``)          (none)
 executor_config    run config file with the executor's defaults  (none)
 ================== ============================================= =========================
 
 ``executor`` picks the Dagster executor of every job (``orchestration.executors``):
-``multiprocess`` (Dagster's default, one process per step on this machine; the run config can
-still choose ``in_process``), ``in_process``, ``dask`` (each step a task on a
+``in_process`` (every step in the run's process: a run of the track assets is one step with its
+checks inside, so a process per step would only import the definitions again), ``multiprocess``
+(Dagster's default, one process per step on this machine), ``dask`` (each step a task on a
 ``dask.distributed`` cluster: the run config's ``cluster`` if it names one, else the scheduler
 at ``dask_address``, else a local cluster per run) or ``k8s`` (each step a Kubernetes job;
 needs the ``k8s`` extra). ``stemline run`` always executes in its own process, so the model
@@ -66,7 +67,7 @@ class StemlineSettings(dg.ConfigurableResource):
     tracks_per_run: int = Field(default=16, ge=1)
     batch_tracks: int = Field(default=1, ge=1)
     device: DeviceChoice = "auto"
-    executor: Executor = "multiprocess"
+    executor: Executor = "in_process"
     dask_address: str = ""
     executor_config: str = ""
 

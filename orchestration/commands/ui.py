@@ -20,8 +20,9 @@ from .settings import command_settings
 if TYPE_CHECKING:
     from resources.settings import StemlineSettings
 
-#: How often the folder sensor scans (``minimum_interval_seconds`` of ``orchestration.sensors``).
-SENSOR_INTERVAL_S = 30
+#: How often the folder sensor scans (``orchestration.sensors.SENSOR_INTERVAL_S``, repeated here
+#: so that ``stemline ui --help`` does not import Dagster; a test keeps the two equal).
+SENSOR_INTERVAL_S = 10
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,4 +1,7 @@
-"""The ``executor`` settings map onto Dagster executors; the default is Dagster's own."""
+"""The ``executor`` settings map onto Dagster executors; the default runs a run's steps in its
+own process, and that executor still claims the ``separation`` pool's slot."""
+
+import threading
 
 import dagster as dg
 import pytest
@@ -19,9 +22,16 @@ def _jobs(settings: StemlineSettings) -> list[dg.JobDefinition]:
     ]
 
 
-def test_default_keeps_dagsters_executor(make_settings, tmp_path):
+def test_default_runs_steps_in_the_run_process(make_settings, tmp_path):
     settings = make_settings(tmp_path)
-    assert settings.executor == "multiprocess" and executor_for(settings) is None
+    assert settings.executor == "in_process" and executor_for(settings) is dg.in_process_executor
+    for job in _jobs(settings):
+        assert job.executor_def is dg.in_process_executor
+
+
+def test_multiprocess_keeps_dagsters_executor(make_settings, tmp_path):
+    settings = make_settings(tmp_path, executor="multiprocess")
+    assert executor_for(settings) is None
     for job in _jobs(settings):
         assert job.executor_def is dg.multi_or_in_process_executor
 
@@ -66,4 +76,43 @@ def test_executor_config_file_sets_defaults(make_settings, tmp_path):
     with pytest.raises(ValueError, match="no config"):
         with_defaults(dg.in_process_executor, {"retires": {}})
     with pytest.raises(ValueError, match="executor_config needs"):
-        executor_for(make_settings(tmp_path, executor_config=str(config)))
+        executor_for(make_settings(tmp_path, executor="multiprocess", executor_config=str(config)))
+
+
+@dg.asset(pool="separation")
+def _pooled() -> int:
+    return 1
+
+
+def _pooled_job() -> dg.JobDefinition:
+    """A one-step job in the ``separation`` pool on the default ``executor`` setting's executor
+    (module level, so that a run of it can be launched from its module)."""
+    executor = executor_for(StemlineSettings())
+    job = dg.define_asset_job("pooled", [_pooled], executor_def=executor)
+    return dg.Definitions(assets=[_pooled], jobs=[job]).resolve_job_def("pooled")
+
+
+def test_the_default_executor_waits_for_the_separation_pool():
+    """A run whose step is in the ``separation`` pool does not start the step while another
+    run holds the pool's one slot, and runs once it is freed."""
+    overrides = {"concurrency": {"pools": {"default_limit": 1}}}
+    with dg.instance_for_test(overrides=overrides) as instance:
+        storage = instance.event_log_storage
+        storage.set_concurrency_slots("separation", 1)
+        assert storage.claim_concurrency_slot("separation", "other-run", "step").is_claimed
+        outcome: dict = {}
+
+        def launch() -> None:
+            with dg.execute_job(dg.reconstructable(_pooled_job), instance) as result:
+                outcome["success"] = result.success
+                outcome["run_id"] = result.run_id
+
+        worker = threading.Thread(target=launch)
+        worker.start()
+        worker.join(timeout=4)
+        assert worker.is_alive(), "the step ran while the pool's slot was held"
+        storage.free_concurrency_slots_for_run("other-run")
+        worker.join(timeout=60)
+        assert outcome.get("success") is True
+        steps = instance.all_logs(outcome["run_id"], of_type=dg.DagsterEventType.STEP_START)
+        assert len(steps) == 1

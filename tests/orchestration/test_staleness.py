@@ -3,8 +3,10 @@
 Real runs on short demo songs against a test instance: nothing changed runs nothing; a new
 code version of ``stem_features`` re-runs it and what reads it (``separation_eval``,
 ``transcription_prep``) for every track, not ``stems``; a new stems engine version re-runs
-everything from ``stems`` down, not ``track_audio``. The Dagster-internal stale status
-:mod:`orchestration.staleness` relies on is pinned here too.
+everything from ``stems`` down, not ``track_audio``; stems materialised again alone make what
+reads them stale by data version. The Dagster-internal stale status
+:mod:`orchestration.staleness` relies on is pinned here too, and every verdict is checked to be
+the same with the records fetched in bulk as with a query per look-up.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import dataclasses
 
 import dagster as dg
 import pytest
+import sqlalchemy
 
 import assets.stem_features
 import resources.separation_engine
 from demodata import write_demo_songs
+from orchestration import staleness
+from orchestration.batch_runs import run_batches
 from orchestration.definitions import TRACK_ASSET_NAMES, build_definitions
 from orchestration.pipeline import RunSummary, run_folder
 from orchestration.staleness import FAILED, MISSING, out_of_date, with_downstream
@@ -62,9 +67,14 @@ def run_and_collect(settings, instance) -> tuple[RunSummary, dict[str, set[str]]
 
 
 def view(settings, instance, keys) -> dict[str, dict[str, str]]:
-    """What the UI shows as out of date for ``keys``, under the current code."""
+    """What the UI shows as out of date for ``keys``, under the current code; checked to be
+    what Dagster's resolver answers with every look-up a query of its own."""
     graph = build_definitions(settings).resolve_asset_graph()
-    return out_of_date(instance, graph, TRACK_ASSET_NAMES, keys)
+    found = out_of_date(instance, graph, TRACK_ASSET_NAMES, keys)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(staleness, "PrefetchedRecords", lambda instance, assets, keys: instance)
+        assert out_of_date(instance, graph, TRACK_ASSET_NAMES, keys) == found
+    return found
 
 
 def test_nothing_changed_nothing_runs(processed):
@@ -72,6 +82,35 @@ def test_nothing_changed_nothing_runs(processed):
     assert view(settings, instance, keys) == {key: {} for key in keys}
     summary, made = run_and_collect(settings, instance)
     assert summary.processed == [] and len(summary.skipped) == 2 and made == {}
+
+
+def statements_of(call) -> int:
+    """SQL statements executed (on any engine) while ``call()`` runs."""
+    statements = []
+
+    def count(*_args, **_kwargs) -> None:
+        statements.append(1)
+
+    sqlalchemy.event.listen(sqlalchemy.engine.Engine, "before_cursor_execute", count)
+    try:
+        call()
+    finally:
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_the_check_reads_the_event_log_a_few_times_per_asset_not_per_track(processed):
+    """Looking at two tracks costs the same statements as looking at one: the records are
+    fetched per asset, in bulk (``orchestration.prefetched_records``)."""
+    settings, instance, keys = processed
+    graph = build_definitions(settings).resolve_asset_graph()
+
+    def check(some: list[str]) -> None:
+        assert out_of_date(instance, graph, TRACK_ASSET_NAMES, some) == {k: {} for k in some}
+
+    check(keys)  # brings Dagster's asset status cache up to date first
+    one, both = (statements_of(lambda some=some: check(some)) for some in (keys[:1], keys))
+    assert one == both > 0
 
 
 def test_new_feature_code_version_reruns_features_and_downstream(processed, monkeypatch):
@@ -104,6 +143,23 @@ def test_new_engine_version_reruns_everything_from_stems(processed, monkeypatch)
 
     monkeypatch.undo()
     assert run_and_collect(settings, instance)[1] == {asset: set(keys) for asset in FROM_STEMS}
+
+
+def test_new_stems_data_version_makes_what_reads_them_stale(processed, monkeypatch):
+    """Stems materialised again alone (by a new engine) have a new data version: the assets
+    that read them are stale by data version until they run again."""
+    settings, instance, keys = processed
+    monkeypatch.setattr(resources.separation_engine, "ENGINE_VERSION", "test-bump-data")
+    job = build_definitions(settings).resolve_job_def("process_tracks")
+    done = run_batches(job, instance, dict.fromkeys(keys, ("stems",)), keys, 16, {}, {})
+    assert sorted(done.processed) == keys and not done.failed
+    found = view(settings, instance, keys)
+    for key in keys:
+        assert "stems" not in found[key]
+        assert found[key]["stem_features"] == "stems has a new data version"
+    monkeypatch.undo()
+    assert run_and_collect(settings, instance)[1] == {asset: set(keys) for asset in FROM_STEMS}
+    assert view(settings, instance, keys) == {key: {} for key in keys}
 
 
 def test_a_failed_track_is_failed_and_tried_again(make_settings, instance, tmp_path):
