@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from atomicfile import process_alive
+
 from .protocol import UNIX_PATH_MAX
 
 SOCKET_ENV = "STEMLINE_ENGINE_SOCKET"
@@ -94,13 +96,7 @@ def engine_alive(pid: int | None) -> bool:
     except FileNotFoundError:
         return False
     except OSError:  # no /proc: trust the pid
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        return process_alive(pid)
     return b"separation.warm_engine" in cmdline
 
 
