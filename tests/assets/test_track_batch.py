@@ -54,11 +54,14 @@ def sound(track: Item) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=ok, description=None if ok else "NaN in the stem")
 
 
-def definitions(code_b: str = "1", keys_in_b: list[str] | None = None) -> dg.Definitions:
+def definitions(code_b: str = "1", hook=None) -> dg.Definitions:
+    """Steps ``a`` (checked by ``a_sound``; computed by the batch ``hook`` when given) and
+    ``b`` after it, as one batch multi-asset."""
     steps = [
-        TrackStep("a", step_a, "1", "first", checks=(TrackCheck("a_sound", "sound", sound, True),)),
+        TrackStep("a", step_a, "1", "first", checks=(TrackCheck("a_sound", "sound", sound, True),),
+                  run_many=hook),
         TrackStep("b", step_b, code_b, "second", deps=("a",)),
-    ]
+    ]  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
 
@@ -169,28 +172,7 @@ def batch_a_failing(tracks):
 def run_hooked(instance, hook, first, last):
     """Run ``a`` and ``b`` over ``first`` .. ``last`` with ``a`` computed by its batch
     ``hook``."""
-    steps = [
-        TrackStep("a", step_a, "1", "first", checks=(TrackCheck("a_sound", "sound", sound, True),),
-                  run_many=hook),
-        TrackStep("b", step_b, "1", "second", deps=("a",)),
-    ]  # fmt: skip
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-
-        @dg.multi_asset(
-            specs=[s.spec(PARTS) for s in steps],
-            check_specs=[c for s in steps for c in s.check_specs(PARTS)],
-            partitions_def=PARTS,
-            can_subset=True,
-        )
-        def chain(context: dg.AssetExecutionContext):
-            tracks = [Item(k) for k in context.partition_keys]
-            fail_if_any(run_batch(context, steps, tracks, transient=(Transient,)))
-            yield from ()
-
-    job = dg.define_asset_job("j", selection=["a", "b"])
-    defs = dg.Definitions(assets=[chain], jobs=[job])
-    return run(defs, instance, first, last)
+    return run(definitions(hook=hook), instance, first, last)
 
 
 def failed_tracks(result) -> dict[str, str]:
