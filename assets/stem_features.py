@@ -11,10 +11,10 @@ from reporting import metrics_table_markdown
 from .records import TrackPartition, required
 from .track_batch import StepResult, TrackStep
 
-CODE_VERSION = "7"  # 4: basic-pitch notes on polyphonic stems, notes.method; 5: SwiftF0 pitch;
+CODE_VERSION = "8"  # 4: basic-pitch notes on polyphonic stems, notes.method; 5: SwiftF0 pitch;
 # 6: BS.1770 loudness, vectorised spectra, basic-pitch layer by layer (float32-level changes);
 # 7: octave-jump folding in the pitch track, pitch-track notes start with their glide or
-# attack, bass line on accompaniment and mixture
+# attack, bass line on accompaniment and mixture; 8: Melodia sums 10 harmonics instead of 20
 
 
 def stem_features(part: TrackPartition) -> StepResult:

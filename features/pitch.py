@@ -179,6 +179,7 @@ def estimate_pitch(
             minFrequency=profile.pitch_min_hz,
             maxFrequency=profile.pitch_max_hz,
             voicingTolerance=profile.melodia_voicing_tolerance,
+            numberHarmonics=profile.melodia_harmonics,
         )
         f0, conf = melodia(normalise_peak(signal))
         f0, conf = grid.fit(np.asarray(f0, np.float32)), grid.fit(np.asarray(conf, np.float32))

@@ -70,6 +70,10 @@ class StemProfile:
         reading as notes.
     melodia_voicing_tolerance : float
         Melodia ``voicingTolerance`` (essentia default 0.2 drops half the notes).
+    melodia_harmonics : int
+        Melodia ``numberHarmonics``, the harmonics its salience function sums (essentia
+        default 20). 10 keeps 98 % of the voiced frames and 99.9 % of the pitches of 20 on
+        the demo accompaniment stems at two thirds of the CPU time (features/README.md).
     onset_methods : tuple of str
         essentia ``OnsetDetection`` functions combined by ``Onsets`` (equal weights).
     onset_alpha : float
@@ -116,6 +120,7 @@ class StemProfile:
     crepe_voicing_confidence: float = 0.5
     voicing_gate_db: float = 30.0
     melodia_voicing_tolerance: float = 1.4
+    melodia_harmonics: int = 10
     onset_methods: tuple[str, ...] = ("hfc",)
     onset_alpha: float = 0.1
     note_method: str = "basic_pitch"
@@ -138,6 +143,8 @@ class StemProfile:
         unknown = set(self.onset_methods) - set(ONSET_METHODS)
         if unknown or not self.onset_methods:
             raise ValueError(f"onset_methods must be a non-empty subset of {ONSET_METHODS}")
+        if self.melodia_harmonics < 1:
+            raise ValueError("melodia_harmonics must be at least 1")
         if not 0 < self.pitch_min_hz < self.pitch_max_hz:
             raise ValueError("need 0 < pitch_min_hz < pitch_max_hz")
         if self.note_method not in NOTE_METHODS:
