@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     from features.onsets import validate_onsets
     from features.parallel import extract_track_features, feature_process_pool
     from features.pitch import validate_pitch
+    from features.result import StemFeatures
     from features.settings import DEFAULT_PROFILES, FeatureSettings, StemProfile
-    from features.stem import StemFeatures, extract_stem_features
+    from features.stem import extract_stem_features
     from features.summary import validate_summary
     from features.validation import FeatureValidationError
 
@@ -41,7 +42,7 @@ _EXPORTS = {
     "FeatureSettings": "features.settings",
     "FeatureValidationError": "features.validation",
     "FrameGrid": "features.grid",
-    "StemFeatures": "features.stem",
+    "StemFeatures": "features.result",
     "StemProfile": "features.settings",
     "extract_stem_features": "features.stem",
     "extract_track_features": "features.parallel",

@@ -7,6 +7,10 @@ essentia), more than analysing a 30 s stem (about 0.7 s), so callers that proces
 tracks should create the pool once with :func:`feature_process_pool` and pass it in.
 Workers exit on their own when the process that started them dies (killed, say), so a killed
 pipeline leaves no orphaned workers holding its memory and its output pipes.
+
+Only the workers import the feature code (essentia, the feature models, scipy): the process
+that hands them stems imports this module and :mod:`features.result`, whose
+:class:`~features.result.StemFeatures` is what comes back.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 
 import numpy as np
 
+from features.result import StemFeatures
 from features.settings import FeatureSettings
-from features.stem import StemFeatures, extract_stem_features
 from features.worker import init_worker
 
 
@@ -56,6 +60,15 @@ def feature_process_pool(max_workers: int | None = None, warm: bool = True) -> P
     return pool
 
 
+def _extract_stem(
+    audio: np.ndarray, sample_rate: int, stem: str, settings: FeatureSettings
+) -> StemFeatures:
+    """:func:`features.stem.extract_stem_features`, imported where it runs (a worker)."""
+    from features.stem import extract_stem_features
+
+    return extract_stem_features(audio, sample_rate, stem, settings)
+
+
 def extract_track_features(
     stems: Mapping[str, np.ndarray],
     sample_rate: int,
@@ -87,15 +100,14 @@ def extract_track_features(
     settings = settings or FeatureSettings()
     if executor is not None:
         futures = {
-            name: executor.submit(extract_stem_features, audio, sample_rate, name, settings)
+            name: executor.submit(_extract_stem, audio, sample_rate, name, settings)
             for name, audio in stems.items()
         }
         return {name: future.result() for name, future in futures.items()}
     workers = max_workers or min(len(stems), os.cpu_count() or 1)
     if workers <= 1 or len(stems) <= 1:
         return {
-            name: extract_stem_features(audio, sample_rate, name, settings)
-            for name, audio in stems.items()
+            name: _extract_stem(audio, sample_rate, name, settings) for name, audio in stems.items()
         }
     with feature_process_pool(workers, warm=False) as pool:
         return extract_track_features(stems, sample_rate, settings, executor=pool)

@@ -1,4 +1,5 @@
-"""All features of one stem: :func:`extract_stem_features` and :class:`StemFeatures`.
+"""All features of one stem: :func:`extract_stem_features`, which returns a
+:class:`~features.result.StemFeatures`.
 
 The tables (``pitch``, ``onsets``, ``chroma``, ``notes``, ``summary``) and their units
 are documented in the modules of the same names; all frame tables use the grid of
@@ -10,10 +11,7 @@ own pitch track (:mod:`features.notes`), the basic-pitch model
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-import polars as pl
 
 from dbfs import to_dbfs
 from features.basic_pitch_notes import basic_pitch_notes
@@ -23,76 +21,23 @@ from features.chroma import (
     empty_chroma,
     estimate_key,
     mean_chroma_by_pitch_class,
-    validate_chroma,
 )
 from features.grid import FrameGrid, analysis_signal
 from features.level import active_level_dbfs, frame_rms_dbfs
 from features.loudness import integrated_loudness
-from features.notes import empty_notes, segment_notes, validate_notes
-from features.onsets import detect_onsets, empty_onsets, validate_onsets
+from features.notes import empty_notes, segment_notes
+from features.onsets import detect_onsets, empty_onsets
 from features.pitch import (
     empty_pitch_frames,
     estimate_pitch,
     hz_to_midi,
     pitch_frames,
-    validate_pitch,
 )
+from features.result import StemFeatures
 from features.settings import FeatureSettings
-from features.summary import summary_row, validate_summary
+from features.summary import summary_row
 
-TABLES = ("pitch", "onsets", "chroma", "notes", "summary")
 MIN_LOUDNESS_S = 0.4
-
-
-@dataclass
-class StemFeatures:
-    """Features of one stem.
-
-    Attributes
-    ----------
-    stem : str
-    grid : FrameGrid
-        Frame grid of ``pitch`` and ``chroma`` (``n_frames`` even when they are empty).
-    pitch, onsets, chroma, notes, summary : polars.DataFrame
-        See :mod:`features.pitch`, :mod:`features.onsets`, :mod:`features.chroma`,
-        :mod:`features.notes`, :mod:`features.summary`.
-    """
-
-    stem: str
-    grid: FrameGrid
-    pitch: pl.DataFrame
-    onsets: pl.DataFrame
-    chroma: pl.DataFrame
-    notes: pl.DataFrame
-    summary: pl.DataFrame
-
-    @property
-    def is_silent(self) -> bool:
-        """Whether the stem was recognised as silent."""
-        return bool(self.summary["is_silent"][0])
-
-    def validate(self) -> None:
-        """Validate every table (raises ``FeatureValidationError``)."""
-        validate_pitch(self.pitch)
-        validate_onsets(self.onsets)
-        validate_chroma(self.chroma)
-        validate_notes(self.notes)
-        validate_summary(self.summary)
-
-    def tables(self, **keys: str) -> dict[str, pl.DataFrame]:
-        """The five tables by name, with ``stem`` and any extra key columns prepended.
-
-        Examples
-        --------
-        >>> feats.tables(track_id="ab12cd")["pitch"].columns[:3]  # doctest: +SKIP
-        ['track_id', 'stem', 'frame']
-        """
-        keys = {**keys, "stem": self.stem}
-        tables = {}
-        for name in TABLES:
-            table = getattr(self, name).drop([k for k in keys if k in getattr(self, name).columns])
-            tables[name] = table.select([*(pl.lit(v).alias(k) for k, v in keys.items()), pl.all()])
-        return tables
 
 
 def _integrated_lufs(audio: np.ndarray, sample_rate: int) -> float | None:

@@ -22,10 +22,11 @@ import numpy as np
 from pydantic import PrivateAttr
 
 if TYPE_CHECKING:
-    from features.stem import StemFeatures
+    from features.result import StemFeatures
 
-# features.parallel (essentia, onnxruntime, mir_eval) is imported where it is used, so loading
-# the definitions (webserver, daemon, code server, every run) does not pay for it.
+# features.parallel is imported where it is used, so loading the definitions (webserver, daemon,
+# code server) does not pay for it; it imports no feature code itself (essentia, onnxruntime,
+# scipy): only the workers do, so a run's own process never pays for them either.
 
 
 class FeaturePool(dg.ConfigurableResource):
