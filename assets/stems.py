@@ -22,7 +22,7 @@ import dagster as dg
 
 from catalogue.inventory import InputChanged, discard_if_changed, printable, regular_file_problem
 from catalogue.store import stems_data_version
-from separation import SeparationResult, Separator
+from separation import SeparationResult
 from separation.audio import AudioError
 
 from .records import TrackPartition, permanent_failure, required
@@ -64,18 +64,10 @@ class _Input:
 def stems(part: TrackPartition, code_version: str) -> StepResult:
     """Separate the track into stems with the configured Spleeter model (on the GPU when
     present). Stems are written at the input's rate, one file each, atomically."""
-    given = _Input.of(part)
-    separator = part.engine.separator()
-    try:
-        result = separator.separate_to_file(
-            given.source,
-            part.store.stems_dir,
-            filename_format=FILENAME_FORMAT,
-            codec=part.settings.codec,
-        )
-    except AudioError as exc:
-        result = exc
-    return _record(given, separator, result, code_version)
+    with contextlib.closing(separate_batch([part], code_version)) as batch:
+        for _, compute in batch:
+            return compute()
+    raise AssertionError("separate_batch yields every track it is given")
 
 
 def separate_batch(
@@ -85,7 +77,8 @@ def separate_batch(
     records its stems (or raises its failure) as its separation ends.
 
     A track whose record or input is unusable is yielded first, with its failure; the others
-    are separated ``batch_tracks`` at a time by the engine they share.
+    are separated ``batch_tracks`` at a time by the engine they share (a running warm engine
+    when it matches, :meth:`~resources.separation_engine.SeparationEngine.separate_tracks`).
     """
     ready = []
     for part in parts:
@@ -95,15 +88,15 @@ def separate_batch(
             yield part, functools.partial(_raise, exc)
     if not ready:
         return
-    separator = ready[0].part.engine.separator()
-    jobs = [(given.source, given.part.store.stems_dir) for given in ready]
-    results = separator.separate_into(
-        jobs, filename_format=FILENAME_FORMAT, codec=ready[0].part.settings.codec
-    )
+    first = ready[0].part
+    checkpoint, results = first.engine.separate_tracks(
+        [(given.source, given.part.store.stems_dir) for given in ready],
+        filename_format=FILENAME_FORMAT, codec=first.settings.codec, log=first.log,
+    )  # fmt: skip
     with contextlib.closing(results):  # a batch given up on waits for its tracks in flight
         for i, result in results:
             given = ready[i]
-            yield given.part, functools.partial(_record, given, separator, result, code_version)
+            yield given.part, functools.partial(_record, given, checkpoint, result, code_version)
 
 
 def _raise(error: Exception) -> StepResult:
@@ -112,12 +105,13 @@ def _raise(error: Exception) -> StepResult:
 
 def _record(
     given: _Input,
-    separator: Separator,
+    checkpoint: str,
     result: SeparationResult | Exception,
     code_version: str,
 ) -> StepResult:
-    """Record a track's separation: check that its input did not change meanwhile, write its
-    stems table; or fail the track with the separation's error."""
+    """Record a track's separation by the checkpoint whose sha256 is ``checkpoint``: check that
+    its input did not change meanwhile, write its stems table; or fail the track with the
+    separation's error."""
     part, track, source = given.part, given.track, given.source
     if isinstance(result, AudioError):  # the file itself is bad: retrying cannot help
         fail_if_changed(source, track, [])
@@ -127,7 +121,6 @@ def _record(
     store, settings = part.store, part.settings
     written = [*result.stems.values(), store.stems_table_path]
     fail_if_changed(source, track, written)
-    checkpoint = separator.model_files.checkpoint_sha256
     store.write_stems_table(
         result.stems,
         result.levels_dbfs,  # measured while writing, no re-read

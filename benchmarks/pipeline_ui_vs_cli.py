@@ -27,6 +27,11 @@ Usage::
 
     .venv/bin/python benchmarks/pipeline_ui_vs_cli.py [--songs 6 20] [--repeats 1]
         [--paths cli ui] [--layout mixtures|demo] [--json out.json] [--workdir DIR]
+        [--warm-engine]
+
+``--warm-engine`` starts ``stemline engine start`` once before the measurements (its start-up
+is printed, not counted, like ``dagster dev``'s) so that every run hands its separation to it;
+without it, runs load their own model (``STEMLINE_WARM_ENGINE=0``).
 """
 
 from __future__ import annotations
@@ -129,9 +134,14 @@ def write_songs(folder: Path, n: int, seconds: float, layout: str, first: int = 
 
 def clean_env(home: Path) -> dict[str, str]:
     """This environment without settings that would point elsewhere, with ``home``, and this
-    source tree first on the import path (so a copy of the tree benchmarks itself)."""
+    source tree first on the import path (so a copy of the tree benchmarks itself). A warm
+    engine is used only when ``--warm-engine`` started one (its socket is then in
+    ``STEMLINE_ENGINE_SOCKET``); otherwise runs load their own model."""
     env = {k: v for k, v in os.environ.items() if k not in (
-        "STEMLINE_STORAGE_ROOT", "STEMLINE_AUDIO_ROOTS", "STEMLINE_CONFIG")}  # fmt: skip
+        "STEMLINE_STORAGE_ROOT", "STEMLINE_AUDIO_ROOTS", "STEMLINE_CONFIG",
+        "STEMLINE_WARM_ENGINE")}  # fmt: skip
+    if "STEMLINE_ENGINE_SOCKET" not in env:
+        env["STEMLINE_WARM_ENGINE"] = "0"
     path = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     return {**env, "DAGSTER_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": path}
 
@@ -424,6 +434,27 @@ def report(results: list[Measurement]) -> None:
                 print(f"      {name}: {value:.1f}")
 
 
+def start_engine(work: Path) -> dict[str, str]:
+    """Start a warm engine on a socket in ``work`` (``stemline engine start``, the defaults);
+    every process started afterwards finds it through ``STEMLINE_ENGINE_SOCKET``."""
+    work.mkdir(parents=True, exist_ok=True)
+    os.environ["STEMLINE_ENGINE_SOCKET"] = str(work / "engine.sock")
+    env = clean_env(work / "engine_home")
+    began = time.time()
+    subprocess.run([str(STEMLINE), "engine", "start", "--idle-timeout", "7200"], env=env,
+                   cwd=work, check=True, capture_output=True, text=True)  # fmt: skip
+    print(f"warm engine started in {time.time() - began:.1f} s (once; not in any figure below)")
+    return env
+
+
+def stop_engine(env: dict[str, str]) -> None:
+    """Stop the engine :func:`start_engine` started; print what it served."""
+    status = subprocess.run([str(STEMLINE), "engine", "status"], env=env, capture_output=True,
+                            text=True)  # fmt: skip
+    print(status.stderr.strip() or status.stdout.strip())
+    subprocess.run([str(STEMLINE), "engine", "stop"], env=env, capture_output=True, text=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure each path for each N; print the table and the breakdowns; write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -440,6 +471,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, metavar="PATH")
     parser.add_argument("--probes", action="store_true",
                         help="also time imports and the model load in fresh processes")  # fmt: skip
+    parser.add_argument("--warm-engine", action="store_true",
+                        help="start a warm engine first (timed alone); runs use it")  # fmt: skip
     args = parser.parse_args(argv)
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="stemline-pipeline-"))
@@ -448,6 +481,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{settings or 'none'}; work in {work}")  # fmt: skip
     results: list[Measurement] = []
     probes = probe_imports(args.repeats) if args.probes else {}
+    engine = start_engine(work) if args.warm_engine else None
     try:
         added = work / "added"
         if not added.exists():
@@ -469,6 +503,8 @@ def main(argv: list[str] | None = None) -> int:
                               f"{m.compute_s:.1f} s, ratio {m.ratio:.2f}", flush=True)  # fmt: skip
                     results += new
     finally:
+        if engine is not None:
+            stop_engine(engine)
         if results:
             report(results)
         if args.json and (results or probes):

@@ -22,7 +22,8 @@ DEFAULT_CONFIG_FILE = "stemline.toml"
 DEFAULT_STORAGE_ROOT = "data"
 
 #: Every setting, in the resource's order, with how its environment variable is read: ``list``
-#: (``os.pathsep``-separated), ``int``, ``float`` or ``str`` (values checked by the resource).
+#: (``os.pathsep``-separated), ``int``, ``float``, ``bool`` (``1``/``true``/``yes``/``on`` or
+#: ``0``/``false``/``no``/``off``) or ``str`` (values checked by the resource).
 SETTING_KINDS: dict[str, type] = {
     "storage_root": str,
     "audio_roots": list,
@@ -34,6 +35,7 @@ SETTING_KINDS: dict[str, type] = {
     "tracks_per_run": int,
     "batch_tracks": int,
     "device": str,
+    "warm_engine": bool,
     "executor": str,
     "dask_address": str,
     "executor_config": str,
@@ -49,7 +51,19 @@ def config_file(path: Path | None = None) -> Path:
     return path or Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE))
 
 
+BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True,
+                 "0": False, "false": False, "no": False, "off": False}  # fmt: skip
+
+
 def _from_environment(key: str, kind: type, raw: str) -> object:
+    if kind is bool:
+        try:
+            return BOOLEAN_WORDS[raw.strip().lower()]
+        except KeyError:
+            raise SettingsError(
+                f"{ENV_PREFIX}{key.upper()}={raw!r} is not a boolean (1/0, true/false, yes/no, "
+                "on/off)"
+            ) from None
     if kind is list:
         return [p for p in raw.split(os.pathsep) if p]
     if kind in (int, float):
@@ -67,8 +81,8 @@ def load_setting_values(path: Path | None = None) -> dict[str, object]:
     Raises
     ------
     SettingsError
-        The file is not valid TOML, names a setting that does not exist, or a numeric
-        environment variable is not a number.
+        The file is not valid TOML, names a setting that does not exist, or a numeric or
+        boolean environment variable is not one.
     """
     values: dict[str, object] = {}
     source = config_file(path)

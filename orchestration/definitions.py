@@ -63,7 +63,10 @@ def build_definitions(
     """
     settings = settings or StemlineSettings.load()
     engine = SeparationEngine(
-        model=settings.model, device=settings.device, batch_tracks=settings.batch_tracks
+        model=settings.model,
+        device=settings.device,
+        batch_tracks=settings.batch_tracks,
+        warm_engine=settings.warm_engine,
     )
     tracks = make_track_assets(engine, settings.tracks_per_run)
     process_tracks = dg.define_asset_job(

@@ -7,6 +7,12 @@ batch of tracks, :mod:`assets.track_assets`), and every track of the run reuses 
 ``stemline run`` sets one engine up for the whole folder and hands it to each of its runs
 (:mod:`orchestration.pipeline`), so the model loads once per ``stemline run``.
 
+With ``warm_engine`` on (the default), a run whose model options match a running warm engine
+(``stemline engine start``, :mod:`separation.warm_engine`) has it separate the run's tracks
+(:meth:`SeparationEngine.separate_tracks`): the run then never imports Keras, builds the model
+or compiles its first call. When none is running, or it has other options, the run loads the
+model itself and its log says why.
+
 The stems code version (:meth:`SeparationEngine.code_version`) is a constant of the code and
 the configuration, never of the machine: it names the model, the checkpoint the model is
 *expected* to load and the options that change the stems, so the webserver, the daemon, the
@@ -19,15 +25,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from pydantic import PrivateAttr
 
-from separation import Separator
+from separation import SeparationResult, Separator
 from separation.configs import ModelConfig, load_config
 from separation.precision import DEFAULT_PRECISION, Precision
-from separation.provider import RELEASE_SHA256
+from separation.provider import RELEASE_SHA256, default_model_path
+from separation.warm_engine.client import EngineUnavailable, find_engine
+from separation.warm_engine.lifecycle import engine_paths
+from separation.warm_engine.protocol import EngineOptions, config_identity, configured_backend
+from separation.warm_engine.track_jobs import EngineTracks
 
 #: Bump when what the stems step stores changes (the stem audio its signal path computes, or the
 #: stems table, such as the levels measured while writing), so stems show as stale.
@@ -98,6 +111,8 @@ class SeparationEngine(dg.ConfigurableResource):
     #: The Keras backend the model must run on; ``None``: ``KERAS_BACKEND``'s. Keras picks
     #: its backend once per process, so a process already running another one fails to load.
     backend: str | None = None
+    #: Hand the run's tracks to a running warm engine with these model options, if any.
+    warm_engine: bool = True
 
     _separator: Separator | None = PrivateAttr(default=None)
 
@@ -128,3 +143,48 @@ class SeparationEngine(dg.ConfigurableResource):
             weights=self.weights,
             backend=self.backend,
         ).load()
+
+    def separate_tracks(
+        self, jobs: Sequence[tuple[str | Path, str | Path]], *, filename_format: str, codec: str,
+        log: Any,
+    ) -> tuple[str, Iterator[tuple[int, SeparationResult | Exception]]]:  # fmt: skip
+        """Separate ``(input, stems folder)`` jobs as :meth:`Separator.separate_into` does: on a
+        matching warm engine when one runs (and ``warm_engine`` is on), else on this run's own
+        model. Returns the sha256 of the checkpoint that separates them and the results.
+
+        ``log`` (the run's logger) gets one line saying which engine separates the batch.
+        """
+        remote = self._warm_engine(log)
+        if remote is not None:
+            try:
+                results = remote.start(jobs, filename_format=filename_format, codec=codec)
+                return remote.checkpoint_sha256, results
+            except EngineUnavailable as exc:
+                log.info(f"{exc}; loading the model in this run")
+        separator = self.separator()
+        results = separator.separate_into(jobs, filename_format=filename_format, codec=codec)
+        return separator.model_files.checkpoint_sha256, results
+
+    def engine_options(self) -> EngineOptions:
+        """The options an engine must have to give this configuration's stems."""
+        return EngineOptions(
+            model=self.model, config_id=config_identity(load_config(self.model)), mwf=self.mwf,
+            overlap=self.overlap, precision=Precision(self.precision).name, device=self.device,
+            multichannel="first-two", backend=self.backend or configured_backend(),
+            model_path=str(default_model_path().absolute()),
+        )  # fmt: skip
+
+    def _warm_engine(self, log: Any) -> EngineTracks | None:
+        """A matching warm engine, or ``None`` (the log says why when one runs but cannot do
+        the job)."""
+        if not self.warm_engine or self._separator is not None:
+            return None  # off, or this run already loaded its own model
+        if self.weights is not None:
+            log.info("a weights file is configured: separating with this run's own model")
+            return None
+        conn, why = find_engine(engine_paths(), self.engine_options())
+        if conn is None:
+            log.info(f"{why}; loading the model in this run")
+            return None
+        log.info(why)
+        return EngineTracks(conn)

@@ -22,6 +22,9 @@ batch_tracks       tracks of a run separated at once, their      1
                    segments sharing model calls (raise it on a
                    GPU; ``assets.stems``)
 device             where separation runs (``auto``/``cpu``/``gpu``) ``auto``
+warm_engine        hand a run's separation to a running warm     ``true``
+                   engine with the same model options
+                   (``stemline engine start``; ``assets.stems``)
 executor           where a run's steps execute (below)           ``in_process``
 dask_address       Dask scheduler (``tcp://host:8786``)          (none)
 executor_config    run config file with the executor's defaults  (none)
@@ -67,6 +70,7 @@ class StemlineSettings(dg.ConfigurableResource):
     tracks_per_run: int = Field(default=16, ge=1)
     batch_tracks: int = Field(default=1, ge=1)
     device: DeviceChoice = "auto"
+    warm_engine: bool = True
     executor: Executor = "in_process"
     dask_address: str = ""
     executor_config: str = ""

@@ -8,6 +8,7 @@ import pytest
 from features.worker import quiet_essentia_log
 from resources.settings import StemlineSettings
 from separation.tensorflow_env import configure_tensorflow
+from separation.warm_engine.lifecycle import SOCKET_ENV
 
 # As stemline runs: oneDNN on and a quiet TensorFlow start-up, before any test imports it;
 # essentia's INFO start-up line off.
@@ -22,6 +23,17 @@ def feature_models_cached():
     from tests.model_cache import require_cached
 
     return require_cached("swiftf0", "crepe-tiny", "basic-pitch")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_warm_engine(tmp_path_factory):
+    """Runs in tests hand their tracks to no warm engine a developer may have started
+    (``stemline engine start``): the default socket points at a folder of the session's own,
+    where only a test that starts an engine puts one."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv(SOCKET_ENV, str(tmp_path_factory.mktemp("engine") / "engine.sock"))
+    yield
+    patch.undo()
 
 
 @pytest.fixture

@@ -16,6 +16,9 @@ in-process ``stemline separate``, and answers with events:
   ``traceback``: whether the engine's log holds one): a file ended;
 - ``done``: the job ended.
 
+A ``separate_tracks`` request (a pipeline run's tracks, each into its own folder) runs on the
+same lock; :mod:`separation.warm_engine.track_jobs` lists its events.
+
 A client that goes away mid-job cancels it: the progress of each of its files raises, so each
 stops at its next segment and leaves nothing half-written. ``stop`` (or SIGTERM) stops
 accepting connections, lets the current job finish, turns queued jobs away with
@@ -32,18 +35,21 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..separate_job import JobRefused, JobSpec, LocalJob
 from .connection import ClientGone, Connection, peer_uid, progress_sender
 from .lifecycle import EnginePaths, listening
 from .protocol import PROTOCOL_VERSION, EngineOptions, ProtocolError, receive
+from .track_jobs import serve_tracks
 
 if TYPE_CHECKING:
     from ..separator import Separator
 
 log = logging.getLogger("separation.warm_engine")
+#: Requests that separate (refused to a client running other separation code).
+SEPARATING = ("separate", "separate_tracks")
 
 
 class EngineServer:
@@ -176,10 +182,13 @@ class EngineServer:
                 elif op == "stop":
                     self.stop()
                     conn.send({"ok": True, "engine": self.description()})
-                elif op == "separate" and self._code_refusal(hello):
+                elif op in SEPARATING and self._code_refusal(hello):
                     conn.send({"event": "unavailable", "message": self._code_refusal(hello)})
                 elif op == "separate":
-                    self._separate(conn, JobSpec.from_json(request["job"]))
+                    spec = JobSpec.from_json(request["job"])
+                    self._separate(conn, lambda: self._run(conn, spec))
+                elif op == "separate_tracks":
+                    self._separate(conn, lambda: self._run_tracks(conn, request))
                 else:
                     conn.send({"ok": False, "error": f"unknown request {op!r}"})
         except (ProtocolError, OSError, KeyError, TypeError, ValueError) as exc:
@@ -217,8 +226,8 @@ class EngineServer:
                 self._busy -= 1
                 self._last_job = time.monotonic()
 
-    def _separate(self, conn: Connection, spec: JobSpec) -> None:
-        """Run one job when its turn comes, streaming its events to the client."""
+    def _separate(self, conn: Connection, run: Callable[[], None]) -> None:
+        """Run one job (``run``) when its turn comes; it streams its events to the client."""
         with self._busy_with_job():
             if not self._job_lock.acquire(blocking=False):
                 conn.send({"event": "queued"})
@@ -227,9 +236,22 @@ class EngineServer:
                 if self._stopping.is_set():
                     conn.send({"event": "unavailable", "message": "the warm engine is stopping"})
                     return
-                self._run(conn, spec)
+                run()
             finally:
                 self._job_lock.release()
+
+    def _run_tracks(self, conn: Connection, request: dict[str, Any]) -> None:
+        """A pipeline run's tracks (:mod:`separation.warm_engine.track_jobs`)."""
+        started = time.perf_counter()
+        separated = serve_tracks(conn, self.separator, request)
+        with self._state:
+            self.jobs_served += 1
+            self.files_separated += separated
+        log.info(
+            "batch of %d tracks: %d separated, %d failed, in %.1f s%s", len(request["jobs"]),
+            separated, len(request["jobs"]) - separated, time.perf_counter() - started,
+            " (the client went away)" if conn.gone else "",
+        )  # fmt: skip
 
     def _run(self, conn: Connection, spec: JobSpec) -> None:
         started = time.perf_counter()

@@ -1,11 +1,15 @@
 """The stems of a run's tracks separated together (:func:`assets.stems.separate_batch`), through
 real Dagster runs with the real 2stems weights: segments of several tracks share model calls,
 the stems are the very ones each track gets alone, and a file that goes bad during the run
-fails only its own partition, with its one-line reason."""
+fails only its own partition, with its one-line reason; the same with a warm engine
+(:mod:`separation.warm_engine`, served from a thread of this process) separating the run's
+tracks, whose run never loads a model of its own."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +28,10 @@ from orchestration.definitions import build_definitions
 from resources.feature_pool import FeaturePool
 from resources.separation_engine import SeparationEngine
 from resources.settings import StemlineSettings
+from separation import Separator
+from separation.warm_engine.lifecycle import SOCKET_ENV, engine_paths, listening
+from separation.warm_engine.protocol import stems_code_digest
+from separation.warm_engine.server import EngineServer
 
 #: Three seeded tracks of a few seconds, one of them 48 kHz mono (resampled both ways), and
 #: one that is replaced by junk after it was decoded (``bad`` sorts first: it is in the first
@@ -44,6 +52,8 @@ class Outcome:
     failed: dict[str, str]  # partition key -> reason
     calls: int  # model calls
     items: int  # chunks through the model
+    logs: list[str]  # the separating run's log messages
+    loaded_own_model: bool  # whether the run's engine resource loaded a model
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +68,12 @@ def songs(tmp_path_factory) -> Path:
     return folder
 
 
-def run_stems(songs: Path, root: Path, batch_tracks: int) -> Outcome:
+def run_stems(
+    songs: Path, root: Path, batch_tracks: int, warm: EngineServer | None = None
+) -> Outcome:
     """Decode the batch in one run, spoil ``bad.wav``, then separate the batch in another run
-    with ``batch_tracks`` tracks in flight."""
+    with ``batch_tracks`` tracks in flight, on the warm engine ``warm`` when given (else on
+    the run's own model; no engine is reachable then)."""
     audio = root / "audio"
     shutil.copytree(songs, audio)
     settings = StemlineSettings(storage_root=str(root / "data"), audio_roots=[str(audio)])
@@ -72,7 +85,13 @@ def run_stems(songs: Path, root: Path, batch_tracks: int) -> Outcome:
         "engine": SeparationEngine(device="cpu", batch_tracks=batch_tracks),
         "feature_pool": FeaturePool(workers=1),  # no worker processes: no features here
     }
-    with dg.instance_for_test() as instance, dg.build_resources(resources) as live:
+    socket_path = warm.paths.socket if warm else root / "no-engine.sock"
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        dg.instance_for_test() as instance,
+        dg.build_resources(resources) as live,
+    ):
+        patch.setenv(SOCKET_ENV, str(socket_path))
         instance.add_dynamic_partitions(TRACKS, new)
         shared = {k: dg.ResourceDefinition.hardcoded_resource(getattr(live, k)) for k in resources}
         job = build_definitions(settings, resources=shared).resolve_job_def("process_tracks")
@@ -89,15 +108,44 @@ def run_stems(songs: Path, root: Path, batch_tracks: int) -> Outcome:
         materialized = instance.get_materialized_partitions(dg.AssetKey("stems"))
         (failure,) = [e for e in result.all_events if e.is_step_failure]
         failed = failure.step_failure_data.user_failure_data.metadata["failed"].value
-        batcher = live.engine.separator()._processor(1).batcher
-        return Outcome(settings, by_name, materialized, failed, batcher.calls, batcher.items)
+        logs = [
+            record.user_message
+            for record in instance.all_logs(result.run_id)
+            if not record.is_dagster_event
+        ]
+        loaded_own_model = live.engine._separator is not None
+        separator = warm.separator if warm else live.engine.separator()
+        batcher = separator._processor(1).batcher
+        return Outcome(
+            settings, by_name, materialized, failed, batcher.calls, batcher.items, logs,
+            loaded_own_model,
+        )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def outcomes(songs, tmp_path_factory) -> dict[str, Outcome]:
+def warm_engine(tmp_path_factory):
+    """A warm engine with the options of the runs' engine resource, serving from a thread."""
+    paths = engine_paths(tmp_path_factory.mktemp("warm") / "engine.sock")
+    options = SeparationEngine(device="cpu").engine_options()
+    separator = Separator(options.model, device="cpu").load()
+    server = EngineServer(paths, separator, options, 600.0, stems_code_digest())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    while not listening(paths):
+        assert thread.is_alive(), "the engine stopped before it listened"
+        thread.join(0.05)
+    yield server
+    server.stop()
+    thread.join(30)
+    assert not thread.is_alive() and not paths.socket.exists()
+
+
+@pytest.fixture(scope="module")
+def outcomes(songs, tmp_path_factory, warm_engine) -> dict[str, Outcome]:
     return {
         "alone": run_stems(songs, tmp_path_factory.mktemp("alone"), batch_tracks=1),
         "batched": run_stems(songs, tmp_path_factory.mktemp("batched"), batch_tracks=3),
+        "warm": run_stems(songs, tmp_path_factory.mktemp("warm_run"), 1, warm=warm_engine),
     }
 
 
@@ -106,7 +154,7 @@ def store(outcome: Outcome, name: str) -> TrackStore:
     return TrackStore(settings.layout, track_id_of(outcome.keys[name]), settings.model_name)
 
 
-@pytest.mark.parametrize("mode", ["alone", "batched"])
+@pytest.mark.parametrize("mode", ["alone", "batched", "warm"])
 def test_a_file_spoiled_during_the_run_fails_only_its_own_partition(outcomes, mode):
     outcome = outcomes[mode]
     bad = outcome.keys[BAD]
@@ -125,8 +173,9 @@ def test_batched_tracks_share_model_calls(outcomes):
     assert batched.calls < len(GOOD)
 
 
-def test_batched_stems_are_the_stems_separated_one_by_one(outcomes):
-    alone, batched = outcomes["alone"], outcomes["batched"]
+@pytest.mark.parametrize("mode", ["batched", "warm"])
+def test_batched_and_warm_engine_stems_are_the_stems_separated_one_by_one(outcomes, mode):
+    alone, batched = outcomes["alone"], outcomes[mode]
     for name, (seconds, rate, _) in GOOD.items():
         rows = {r["stem"]: r for r in store(alone, name).stem_rows()}
         batched_rows = {r["stem"]: r for r in store(batched, name).stem_rows()}
@@ -140,3 +189,12 @@ def test_batched_stems_are_the_stems_separated_one_by_one(outcomes):
             ref, _ = sf.read(row["path"], dtype="int16")
             assert file_rate == rate and len(ref) == round(seconds * rate)
             np.testing.assert_array_equal(mine, ref)
+
+
+def test_a_matching_warm_engine_separates_the_run_which_loads_no_model(outcomes, warm_engine):
+    warm, alone = outcomes["warm"], outcomes["alone"]
+    assert not warm.loaded_own_model and alone.loaded_own_model
+    assert any(m.startswith(f"using the warm engine (pid {os.getpid()}") for m in warm.logs)
+    assert any(m.startswith("no warm engine is running") for m in alone.logs)
+    assert warm_engine.files_separated == len(GOOD)  # the spoiled file failed there
+    assert warm.items == len(GOOD)

@@ -322,8 +322,26 @@ def test_settings_loader_knows_every_setting_of_the_dagster_resource():
     for name, field in StemlineSettings.model_fields.items():
         kind = SETTING_KINDS[name]
         annotation = field.annotation
-        expected = {int: int, float: float}.get(annotation, list if name == "audio_roots" else str)
+        expected = {int: int, float: float, bool: bool}.get(
+            annotation, list if name == "audio_roots" else str
+        )
         assert kind is expected, name
+
+
+@pytest.mark.parametrize(("raw", "value"), [("off", False), ("0", False), (" Yes", True)])
+def test_a_boolean_setting_reads_the_usual_words(tmp_path, monkeypatch, raw, value):
+    from orchestration.config import load_setting_values
+
+    monkeypatch.setenv("STEMLINE_WARM_ENGINE", raw)
+    assert load_setting_values(tmp_path / "absent.toml")["warm_engine"] is value
+
+
+def test_a_boolean_setting_that_is_no_boolean_is_named(tmp_path, monkeypatch):
+    from orchestration.config import SettingsError, load_setting_values
+
+    monkeypatch.setenv("STEMLINE_WARM_ENGINE", "maybe")
+    with pytest.raises(SettingsError, match=r"^STEMLINE_WARM_ENGINE='maybe' is not a boolean"):
+        load_setting_values(tmp_path / "absent.toml")
 
 
 def test_settings_file_and_environment_reach_the_query_command(tmp_path):
