@@ -39,7 +39,7 @@ from separation.inspection import stem_problems
 from separation.residual import RESIDUAL_LIMIT_DB, recorded_residual_db, residual_band_hz
 
 from .records import TrackPartition, required
-from .track_batch import TrackCheck
+from .track_step import TrackCheck
 
 
 def _problems_result(problems: list[str]) -> dg.AssetCheckResult:

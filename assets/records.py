@@ -17,7 +17,7 @@ from resources.separation_engine import SeparationEngine
 from resources.settings import StemlineSettings
 
 from .partitions import track_id_of
-from .track_batch import PartitionFailed
+from .track_step import PartitionFailed
 
 T = TypeVar("T")
 

@@ -14,7 +14,7 @@ import dagster as dg
 from evaluation.annotations import load_annotations, song_folder
 
 from .records import TrackPartition, required
-from .track_batch import StepResult, TrackStep
+from .track_step import StepResult, TrackStep
 
 #: Metrics shown in the step's metadata (all of them are in the evaluation table).
 HEADLINE_METRICS = ("global_sdr_db", "f_measure", "f_measure_no_offset", "raw_pitch_accuracy")

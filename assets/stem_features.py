@@ -9,7 +9,7 @@ from catalogue.store import FEATURE_KINDS
 from reporting import metrics_table_markdown
 
 from .records import TrackPartition, required
-from .track_batch import StepResult, TrackStep
+from .track_step import StepResult, TrackStep
 
 CODE_VERSION = "8"  # 4: basic-pitch notes on polyphonic stems, notes.method; 5: SwiftF0 pitch;
 # 6: BS.1770 loudness, vectorised spectra, basic-pitch layer by layer (float32-level changes);

@@ -26,7 +26,7 @@ from separation import SeparationResult
 from separation.audio import AudioError
 
 from .records import TrackPartition, permanent_failure, required
-from .track_batch import Compute, StepResult, TrackStep
+from .track_step import Compute, StepResult, TrackStep
 
 #: Where each stem goes inside the track's stems folder.
 FILENAME_FORMAT = "{instrument}.{codec}"

@@ -32,7 +32,8 @@ from .checks import TRACK_CHECKS
 from .partitions import tracks_partitions
 from .records import TRANSIENT_RETRIES, PartitionFailed, TrackPartition
 from .stems import stems_step
-from .track_batch import BatchOutcome, TrackStep, fail_if_any, run_batch
+from .track_batch import BatchOutcome, fail_if_any, run_batch
+from .track_step import TrackStep
 
 #: Errors that concern the whole batch, not one track: the run fails and is retried.
 BATCH_ERRORS = (ModelUnavailable, TransientFetchError, MemoryError)

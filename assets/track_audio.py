@@ -17,7 +17,7 @@ from separation.audio import AudioError
 from separation.inspection import inspect_unchanged
 
 from .records import TrackPartition, permanent_failure
-from .track_batch import StepResult, TrackStep
+from .track_step import StepResult, TrackStep
 
 CODE_VERSION = "2"
 

@@ -7,7 +7,8 @@ yet, so the model is loaded and the feature workers started once per batch, and 
 checks are evaluated right after the asset they check, in the same process. A step with a batch
 hook (:attr:`TrackStep.run_many`: the stems, whose segments share model calls across tracks)
 computes its tracks together; each track is still recorded, checked and failed on its own, as
-soon as its own part is done.
+soon as its own part is done, and then goes on through the later steps while the hook computes
+the others.
 
 A bad track fails only its own partition: each asset that succeeds for a track is recorded at
 once as that partition's materialisation (:mod:`assets.provenance` gives it the code and data
@@ -23,98 +24,15 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 import dagster as dg
 
 from .provenance import derived_data_version, latest, provenance_tags
+from .track_step import Compute, PartitionFailed, StepResult, Track, TrackCheck, TrackStep
 
 log = logging.getLogger(__name__)
-
-
-class PartitionFailed(Exception):
-    """A track cannot get this asset (bad input, an upstream output missing or damaged); the
-    message is the one line the user sees for it."""
-
-
-class Track(Protocol):
-    """What the batch runner needs of a track; the steps get the whole object."""
-
-    partition_key: str
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """An asset computed for one track: its metadata, and its data version when the asset
-    has a natural one (the stems: what they were separated from and with); otherwise it is
-    derived from the code version and the inputs' data versions."""
-
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    data_version: str | None = None
-
-
-#: Computes one track's asset: returns its result or raises as :attr:`TrackStep.run` does.
-Compute = Callable[[], StepResult]
-#: A step's batch hook: given the tracks to compute, yields each of them once, with what
-#: computes it, in the order they become ready (the work shared by the tracks, such as model
-#: calls, runs in between).
-BatchHook = Callable[[Sequence[Any]], Iterator[tuple[Any, Compute]]]
-
-
-@dataclass(frozen=True)
-class TrackCheck:
-    """An asset check evaluated for each track right after its asset."""
-
-    name: str
-    description: str
-    evaluate: Callable[[Any], dg.AssetCheckResult]
-    blocking: bool = False
-
-
-@dataclass(frozen=True)
-class TrackStep:
-    """One track asset: its definition and how one track's partition is computed; with
-    ``run_many``, how the batch's tracks are computed together (``run`` is then unused by
-    :func:`run_batch`)."""
-
-    name: str
-    run: Callable[[Any], StepResult]
-    code_version: str
-    description: str
-    deps: tuple[str, ...] = ()
-    group_name: str | None = None
-    kinds: frozenset[str] = frozenset()
-    checks: tuple[TrackCheck, ...] = ()
-    run_many: BatchHook | None = None
-
-    def spec(self, partitions_def: dg.PartitionsDefinition) -> dg.AssetSpec:
-        """The asset's spec in the batch's multi-asset (skippable: a failed track records
-        nothing for it)."""
-        return dg.AssetSpec(
-            self.name,
-            deps=list(self.deps),
-            code_version=self.code_version,
-            description=self.description,
-            group_name=self.group_name,
-            kinds=set(self.kinds),
-            partitions_def=partitions_def,
-            skippable=True,
-        )
-
-    def check_specs(self, partitions_def: dg.PartitionsDefinition) -> list[dg.AssetCheckSpec]:
-        """The specs of the checks evaluated after this asset."""
-        return [
-            dg.AssetCheckSpec(
-                c.name,
-                asset=self.name,
-                description=c.description,
-                blocking=c.blocking,
-                partitions_def=partitions_def,
-            )
-            for c in self.checks
-        ]
 
 
 @dataclass
@@ -163,26 +81,38 @@ def run_batch(
 ) -> BatchOutcome:
     """Compute the selected ``steps`` (in dependency order) for every track of ``tracks``.
 
-    Exceptions of the ``transient`` types propagate (the whole batch is retried); any other
-    exception of a step fails only the track it was computing, logged with its trace.
+    Steps run over the whole batch one after the other, except after a step with a batch hook:
+    each track it hands back goes through the later steps at once, while the hook goes on with
+    the others (a warm engine separates the next tracks while this one's features are
+    computed). Exceptions of the ``transient`` types propagate (the whole batch is retried);
+    any other exception of a step fails only the track it was computing, logged with its trace.
     ``outcome`` may already hold tracks that failed before (they are not computed).
     """
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     selected_checks = set(context.selected_asset_check_keys)
     outcome = outcome if outcome is not None else BatchOutcome()
-    for step in steps:
-        if step.name not in selected:
-            # a check-only run (the UI's "Execute checks"): the stored data is checked
-            _check(context, step, tracks, selected_checks, outcome, transient)
-            continue
-        done = outcome.materialized.setdefault(step.name, [])
-        todo = [track for track in tracks if track.partition_key not in outcome.failed]
-        with contextlib.closing(_computations(step, todo)) as computations:
-            # closed when a transient error ends the batch: the shared work stops
-            for track, compute in computations:
-                if _materialize(context, step, track, compute, outcome, transient):
-                    done.append(track.partition_key)
-                    _check(context, step, [track], selected_checks, outcome, transient)
+
+    def through(remaining: Sequence[TrackStep], batch: Sequence[Track]) -> None:
+        for i, step in enumerate(remaining):
+            if step.name not in selected:
+                # a check-only run (the UI's "Execute checks"): the stored data is checked
+                _check(context, step, batch, selected_checks, outcome, transient)
+                continue
+            done = outcome.materialized.setdefault(step.name, [])
+            todo = [track for track in batch if track.partition_key not in outcome.failed]
+            hand_on = step.run_many is not None and len(todo) > 1
+            with contextlib.closing(_computations(step, todo)) as computations:
+                # closed when a transient error ends the batch: the shared work stops
+                for track, compute in computations:
+                    if _materialize(context, step, track, compute, outcome, transient):
+                        done.append(track.partition_key)
+                        _check(context, step, [track], selected_checks, outcome, transient)
+                    if hand_on:
+                        through(remaining[i + 1 :], [track])
+            if hand_on:
+                return
+
+    through(steps, tracks)
     return outcome
 
 

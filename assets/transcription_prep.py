@@ -20,7 +20,7 @@ from transcription import (
 )
 
 from .records import TrackPartition, required
-from .track_batch import StepResult, TrackStep
+from .track_step import StepResult, TrackStep
 
 CODE_VERSION = "2"  # 2: every stem, GM program and channel per stem, multi-track MIDI, sha256
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -75,9 +75,13 @@ def run_concurrently(
         for key, membership in zip(first, members, strict=True):
             futures[pool.submit(run, key, membership)] = key
         for key in keys[len(first) :]:
-            while not slots.acquire(timeout=0.05):
-                yield from _pop_done(futures)
+            # Start the next track as soon as a slot is free, then hand back the finished one:
+            # what the caller does with it (a pipeline computes its features) overlaps the next
+            # track's separation.
+            slots.acquire()
             futures[pool.submit(run, key, batcher.join())] = key
+            wait(futures, return_when=FIRST_COMPLETED)
+            yield from _pop_done(futures)
         for future in as_completed(list(futures)):
             yield futures.pop(future), future.result()
 

@@ -10,14 +10,8 @@ import dagster as dg
 import pytest
 
 from assets.batches import range_tags
-from assets.track_batch import (
-    PartitionFailed,
-    StepResult,
-    TrackCheck,
-    TrackStep,
-    fail_if_any,
-    run_batch,
-)
+from assets.track_batch import fail_if_any, run_batch
+from assets.track_step import PartitionFailed, StepResult, TrackCheck, TrackStep
 from orchestration.staleness import out_of_date
 
 PARTS = dg.DynamicPartitionsDefinition(name="t")
@@ -204,3 +198,18 @@ def test_a_failing_batch_hook_fails_the_tracks_it_did_not_compute(instance):
     error = transient.get_step_failure_events()[0].step_failure_data.error
     assert "network down" in (error.cause.message if error.cause else error.message)
     assert instance.get_materialized_partitions(dg.AssetKey("b")) == {"g1"}
+
+
+def test_after_a_batch_hook_each_track_goes_on_before_the_hook_computes_the_next(instance):
+    # The hook is a generator: it computes its next track only when asked for it, so b of the
+    # first track it hands back is recorded before a of the second (the stems of the next
+    # tracks are separated while a track's features are computed).
+    result = run_hooked(instance, batch_a_reversed, "g1", "g2")  # g1, bad, g2
+    assert failed_tracks(result) == {"bad": "a: bad.wav: not an audio file"}
+    order = [
+        (event.asset_key.to_user_string(), event.partition)
+        for record in instance.get_records_for_run(result.run_id).records
+        if (event := record.event_log_entry.dagster_event) is not None
+        and event.event_type_value == "ASSET_MATERIALIZATION"
+    ]
+    assert order == [("a", "g2"), ("b", "g2"), ("a", "g1"), ("b", "g1")]

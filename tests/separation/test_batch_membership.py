@@ -99,6 +99,28 @@ def test_runner_counts_out_tracks_that_fail_before_or_inside_the_model_loop():
     assert sorted(v for call in calls for v in call) == list(range(1, 10))
 
 
+def test_the_next_track_starts_before_the_finished_one_is_handed_back():
+    # One track at a time: while the caller handles a finished track (a pipeline computes its
+    # features), the next one is already being separated.
+    batcher = ModelBatcher(lambda items: list(items), max_items=1)
+    started = {key: threading.Event() for key in "abc"}
+
+    def work(key: str, membership: Membership) -> str:
+        started[key].set()
+        with membership:
+            return key
+
+    def consume() -> list[tuple[str, bool]]:
+        handed = []
+        for key, _ in run_concurrently(batcher, "abc", work, 1):
+            following = chr(ord(key) + 1)
+            # the generator is suspended here: only a track already submitted can start
+            handed.append((key, following not in started or started[following].wait(30)))
+        return handed
+
+    assert _finishes(consume, batcher, 30) == [("a", True), ("b", True), ("c", True)]
+
+
 @pytest.fixture(scope="module")
 def batched_files(tmp_path_factory):
     """A good file, an unreadable one, one with NaN after its first chunk, another good one."""
