@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from catalogue.query import run_query
+from catalogue.query import run_queries
 from reporting import metrics_table_markdown
 from reporting.example_cache import example_cache_path
 from reporting.example_plots import example_plots_markdown
@@ -21,20 +21,15 @@ def dataset_report(
     changed since they were last drawn (``<storage>/reports/``, :mod:`reporting.example_cache`);
     ``example_cached`` says whether they were kept."""
     root = settings.layout.root
-    status = run_query(
+    status, failures, evaluation = run_queries(
         root,
-        "SELECT status, removed, count(*) AS tracks, "
-        "round(sum(duration_s) / 60, 1) AS minutes "
-        "FROM tracks GROUP BY ALL ORDER BY ALL",
-    )
-    failures = run_query(
-        root, "SELECT path, error FROM tracks WHERE status = 'error' ORDER BY path"
-    )
-    evaluation = run_query(
-        root,
-        "SELECT model, stem, metric, count(*) AS tracks, "
-        "median(value) AS median FROM evaluation "
-        "GROUP BY ALL ORDER BY ALL",
+        [
+            "SELECT status, removed, count(*) AS tracks, round(sum(duration_s) / 60, 1) AS minutes "
+            "FROM tracks GROUP BY ALL ORDER BY ALL",
+            "SELECT path, error FROM tracks WHERE status = 'error' ORDER BY path",
+            "SELECT model, stem, metric, count(*) AS tracks, median(value) AS median "
+            "FROM evaluation GROUP BY ALL ORDER BY ALL",
+        ],
     )
     counts = {row["status"]: row["tracks"] for row in status.iter_rows(named=True)}
     cache = example_cache_path(root, settings.model_name)

@@ -10,6 +10,7 @@ and streams queries on it; :mod:`catalogue.catalogue_file` writes ``catalogue.du
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -59,6 +60,22 @@ def run_query(root: Path, sql: str, skip_unreadable: bool = False) -> pl.DataFra
     with open_catalogue(root, skip_unreadable, tables_read(sql)) as catalogue:
         try:
             return catalogue.con.sql(sql).pl()
+        except duckdb.Error as exc:
+            if GATE in str(exc):
+                raise catalogue.failure(exc) from exc
+            raise
+
+
+def run_queries(root: Path, sqls: Sequence[str]) -> list[pl.DataFrame]:
+    """:func:`run_query` for several ``SELECT`` statements on one opening of the catalogue
+    (opening it and defining its views is most of a small query's time)."""
+    for sql in sqls:
+        check_read_only(None, sql)
+    read = [tables_read(sql) for sql in sqls]
+    tables = None if any(t is None for t in read) else set().union(*read)  # None: every table
+    with open_catalogue(root, False, tables) as catalogue:
+        try:
+            return [catalogue.con.sql(sql).pl() for sql in sqls]
         except duckdb.Error as exc:
             if GATE in str(exc):
                 raise catalogue.failure(exc) from exc

@@ -166,7 +166,8 @@ class SeparationEngine(dg.ConfigurableResource):
         return separator.model_files.checkpoint_sha256, results
 
     def engine_options(self) -> EngineOptions:
-        """The options an engine must have to give this configuration's stems."""
+        """The options an engine must have to give this configuration's stems (channels beyond
+        two: ``first-two``, the rule the run's own :class:`~separation.Separator` uses)."""
         return EngineOptions(
             model=self.model, config_id=config_identity(load_config(self.model)), mwf=self.mwf,
             overlap=self.overlap, precision=Precision(self.precision).name, device=self.device,

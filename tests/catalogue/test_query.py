@@ -10,7 +10,7 @@ import pytest
 
 from catalogue.catalogue_file import write_catalogue_file
 from catalogue.layout import StorageLayout, UnsafeNameError, write_parquet
-from catalogue.query import row_counts, run_query
+from catalogue.query import row_counts, run_queries, run_query
 from catalogue.read_only import QueryRefused
 from catalogue.schema import STORED_TABLES, TRACK_SCHEMA
 
@@ -34,6 +34,25 @@ def test_rows_written_per_partition_are_replaced_not_duplicated(tmp_path):
         )
     out = run_query(tmp_path, "SELECT track_id, duration_s FROM track_records")
     assert out.rows() == [("ab" * 8, 2.0)]
+
+
+def test_several_queries_on_one_opening_answer_as_one_by_one(tmp_path):
+    layout = StorageLayout(tmp_path)
+    for i, status in enumerate(("ok", "ok", "error")):
+        row = {k: None for k in TRACK_SCHEMA} | {
+            "track_id": f"{i:016x}", "status": status, "duration_s": 30.0 + i,
+        }  # fmt: skip
+        write_parquet(pl.DataFrame([row], schema=TRACK_SCHEMA), layout.track(f"{i:016x}"))
+    sqls = [
+        "SELECT status, count(*) AS n FROM track_records GROUP BY ALL ORDER BY ALL",
+        "SELECT track_id FROM track_records WHERE duration_s > 30.5 ORDER BY track_id",
+        "SELECT count(*) AS n FROM evaluation",
+    ]
+    together = run_queries(tmp_path, sqls)
+    assert [t.rows() for t in together] == [run_query(tmp_path, sql).rows() for sql in sqls]
+    assert together[0].rows() == [("error", 1), ("ok", 2)]
+    with pytest.raises(QueryRefused, match="refused"):
+        run_queries(tmp_path, [sqls[0], "DROP VIEW tracks"])
 
 
 @pytest.mark.parametrize(
