@@ -6,7 +6,9 @@ features that do not cover the stem, a catalogue that does not show the Parquet 
 and on an unreadable file it names the file instead of crashing.
 
 One 3 s demo song is processed once for the module; each test damages files of it and puts
-them back, so the tests must not run in parallel with each other.
+them back, so the tests must not run in parallel with each other. The check runs share one
+separation engine and feature pool, set up once for the module and handed to each run the way
+``stemline run`` hands them to its runs (``tests/run_resources.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from demodata import write_demo_songs
 from orchestration.definitions import build_definitions
 from orchestration.pipeline import run_folder
 from resources.settings import StemlineSettings
+from tests.run_resources import track_run_resources
 
 SONG_SECONDS = 3.0
 TRACK_CHECKS = ("stems_are_sound", "stems_sum_to_mixture", "stems_not_clipped")
@@ -37,11 +40,13 @@ BLOCKING = {"stems_are_sound", "features_cover_stems", "catalogue_matches_parque
 
 @dataclass(frozen=True)
 class Track:
-    """The processed track: its settings, the instance that knows its partition, its key."""
+    """The processed track: its settings, the instance that knows its partition, its key, and
+    the set-up resources its check runs share."""
 
     settings: StemlineSettings
     instance: dg.DagsterInstance
     key: str
+    resources: dict[str, dg.ResourceDefinition]
 
     @property
     def track_id(self) -> str:
@@ -59,7 +64,8 @@ def track(tmp_path_factory) -> Iterator[Track]:
         summary = run_folder(settings, instance=instance)
         assert len(summary.processed) == 1 and not summary.failed, summary
         (key,) = instance.get_dynamic_partitions(TRACKS)
-        yield Track(settings, instance, key)
+        with track_run_resources(settings) as resources:
+            yield Track(settings, instance, key, resources)
 
 
 def run_checks(track: Track, *names: str, asset: str | None = None) -> dict:
@@ -86,7 +92,7 @@ def execute(track: Track, *names: str, asset: str | None = None) -> dg.ExecuteIn
     """Execute the named checks (only them) as a Dagster run, as the UI's "Execute checks"
     does: a check-only run tagged with the partition (none for the catalogue's check); with
     ``asset``, that asset is materialised in the same run."""
-    defs = build_definitions(track.settings)
+    defs = build_definitions(track.settings, resources=track.resources)
     keys = {key.name: key for key in defs.resolve_asset_graph().asset_check_keys}
     selection = dg.AssetSelection.checks(*(keys[name] for name in names))
     if asset is not None:

@@ -26,7 +26,7 @@ from orchestration.instance import ensure_dagster_home
 from resources.settings import StemlineSettings
 
 ROOT = Path(__file__).resolve().parents[2]
-SONG_SECONDS = 5.0
+SONG_SECONDS = 3.0
 RUN_TIMEOUT_S = 240
 #: The track assets are one step per run (a batch of tracks, ``assets.track_assets``).
 TRACK_STEPS = {"tracks"}

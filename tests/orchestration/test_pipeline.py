@@ -1,4 +1,8 @@
-"""The whole pipeline on demo songs: real separation, features, checks, catalogue, reruns."""
+"""The whole pipeline on demo songs: real separation, features, checks, catalogue, reruns.
+
+What a change of model makes stale is checked on the tracks
+``tests/orchestration/test_staleness.py`` processes once for its module.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from assets.partitions import track_id_of
 from catalogue.query import run_query
 from demodata import write_demo_songs
-from orchestration.definitions import TRACK_ASSET_NAMES, build_definitions
+from orchestration.definitions import build_definitions
 from orchestration.pipeline import run_folder
-from orchestration.staleness import out_of_date, with_downstream
 
-SONG_SECONDS = 8.0
+SONG_SECONDS = 5.0
 
 
 @pytest.fixture(scope="module")
@@ -126,31 +128,6 @@ def test_full_run_then_incremental_rerun(songs, make_settings, instance, tmp_pat
         root, "SELECT track_id, stem, count(*) AS n FROM stem_files GROUP BY ALL HAVING n > 1"
     )
     assert dupes.is_empty()
-
-
-def test_changing_the_model_marks_stems_stale(songs, make_settings, instance, tmp_path):
-    def stale(s):
-        graph = build_definitions(s).resolve_asset_graph()
-        return out_of_date(instance, graph, TRACK_ASSET_NAMES, [key])
-
-    audio = tmp_path / "audio"
-    shutil.copytree(songs / "demo_00", audio / "demo_00")
-    settings = make_settings(audio)
-    run_folder(settings, instance=instance)
-    key = instance.get_dynamic_partitions("tracks")[0]
-    assert key == f"demo-00-{track_id_of(key)}"  # readable: the MUSDB folder's name, then the id
-    assert stale(settings) == {key: {}}
-    other = make_settings(audio, model="spleeter:2stems-16kHz")
-    reasons = stale(other)[key]
-    assert list(reasons) == ["stems"] and "code version" in reasons["stems"]
-    # `stemline run` materialises it and everything computed from it.
-    graph = build_definitions(other).resolve_asset_graph()
-    assert set(with_downstream(graph, reasons, TRACK_ASSET_NAMES)) == {
-        "stems",
-        "stem_features",
-        "separation_eval",
-        "transcription_prep",
-    }
 
 
 def test_readme_lists_every_example_query():

@@ -3,10 +3,11 @@
 Real runs on short demo songs against a test instance: nothing changed runs nothing; a new
 code version of ``stem_features`` re-runs it and what reads it (``separation_eval``,
 ``transcription_prep``) for every track, not ``stems``; a new stems engine version re-runs
-everything from ``stems`` down, not ``track_audio``; stems materialised again alone make what
-reads them stale by data version. The Dagster-internal stale status
-:mod:`orchestration.staleness` relies on is pinned here too, and every verdict is checked to be
-the same with the records fetched in bulk as with a query per look-up.
+everything from ``stems`` down, not ``track_audio``; another model makes ``stems`` stale by
+code version; stems materialised again alone make what reads them stale by data version. The
+Dagster-internal stale status :mod:`orchestration.staleness` relies on is pinned here too, and
+every verdict is checked to be the same with the records fetched in bulk as with a query per
+look-up.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sqlalchemy
 
 import assets.stem_features
 import resources.separation_engine
+from assets.partitions import track_id_of
 from demodata import write_demo_songs
 from orchestration import staleness
 from orchestration.batch_runs import run_batches
@@ -82,6 +84,28 @@ def test_nothing_changed_nothing_runs(processed):
     assert view(settings, instance, keys) == {key: {} for key in keys}
     summary, made = run_and_collect(settings, instance)
     assert summary.processed == [] and len(summary.skipped) == 2 and made == {}
+
+
+def test_changing_the_model_marks_stems_stale(processed):
+    settings, instance, keys = processed
+    key = keys[0]  # demo_00's
+    assert key == f"demo-00-{track_id_of(key)}"  # readable: the MUSDB folder's name, then the id
+
+    def stale(s):
+        graph = build_definitions(s).resolve_asset_graph()
+        return out_of_date(instance, graph, TRACK_ASSET_NAMES, [key])
+
+    assert stale(settings) == {key: {}}
+    other = StemlineSettings(
+        storage_root=settings.storage_root,
+        audio_roots=settings.audio_roots,
+        model="spleeter:2stems-16kHz",
+    )
+    reasons = stale(other)[key]
+    assert list(reasons) == ["stems"] and "code version" in reasons["stems"]
+    # `stemline run` materialises it and everything computed from it.
+    graph = build_definitions(other).resolve_asset_graph()
+    assert set(with_downstream(graph, reasons, TRACK_ASSET_NAMES)) == set(FROM_STEMS)
 
 
 def statements_of(call) -> int:

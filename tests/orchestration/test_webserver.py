@@ -52,7 +52,7 @@ def webserver(tmp_path):
     home.mkdir()
     (home / "dagster.yaml").write_text(DAGSTER_YAML)
     audio, storage = tmp_path / "audio", tmp_path / "data"
-    write_demo_songs(audio, n_songs=1, duration_s=6.0)
+    write_demo_songs(audio, n_songs=1, duration_s=3.0)
     # What the folder sensor would write on its first tick.
     write_parquet(scan([audio]).inventory, StorageLayout(storage).inventory)
     port = free_port()
@@ -127,7 +127,7 @@ def test_ui_api_shows_the_graph_and_runs_a_partition(webserver):
         status = graphql(url, query, {"id": run_id})["runOrError"]["status"]
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
             break
-        time.sleep(2)
+        time.sleep(0.5)
     assert status == "SUCCESS"
     stems = sorted(p.name for p in (storage / "stems" / "2stems" / track_id).iterdir())
     assert stems == ["accompaniment.flac", "stems.parquet", "vocals.flac"]

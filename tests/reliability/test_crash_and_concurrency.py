@@ -2,7 +2,10 @@
 
 The pipeline runs in real subprocesses with a shared storage root and Dagster instance. Faults
 are injected from outside the product code: a small driver patches one function so that the
-process kills itself with SIGKILL at the chosen moment.
+process kills itself with SIGKILL at the chosen moment. The three crashing runs (each with its own
+storage and instance) start together, once for the module, so their start-ups (Dagster and
+TensorFlow imports) overlap; each test then reruns ``stemline run`` (its ``main``, in the test's
+process, where TensorFlow is already imported) on what its crash left.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,6 +24,7 @@ import soundfile as sf
 
 from catalogue.query import run_query
 from demodata import write_demo_songs
+from orchestration.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -89,23 +94,59 @@ def assert_consistent(storage: Path, n_tracks: int) -> None:
     assert features.height == 2 * n_tracks and features.is_unique().all()
 
 
-@pytest.mark.parametrize("kill_at", ["separation", "stems.parquet", "catalogue.duckdb"])
-def test_sigkill_leaves_no_damage_and_a_rerun_completes(kill_at, songs, tmp_path):
-    audio, storage = tmp_path / "audio", tmp_path / "data"
-    shutil.copytree(songs, audio, ignore=shutil.ignore_patterns("demo_02", "demo_03"))
-    env = env_for(tmp_path)
-    crashed = subprocess.run(
-        [sys.executable, "-c", DRIVER, kill_at, str(audio), str(storage)],
-        env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert crashed.returncode == -signal.SIGKILL, crashed.stdout[-2000:] + crashed.stderr[-2000:]
+KILL_POINTS = ("separation", "stems.parquet", "catalogue.duckdb")
+
+
+@dataclass(frozen=True)
+class Crash:
+    """One crashed run: its audio, storage and environment, and how the driver ended."""
+
+    audio: Path
+    storage: Path
+    env: dict
+    returncode: int
+    output: str
+
+
+@pytest.fixture(scope="module")
+def crashes(songs, tmp_path_factory) -> dict[str, Crash]:
+    """Every kill point's driver, run on two songs in a folder of its own, all at once."""
+    started = {}
+    for kill_at in KILL_POINTS:
+        folder = tmp_path_factory.mktemp(f"crash-{kill_at.replace('.', '-')}")
+        audio, storage = folder / "audio", folder / "data"
+        shutil.copytree(songs, audio, ignore=shutil.ignore_patterns("demo_02", "demo_03"))
+        env = env_for(folder)
+        driver = subprocess.Popen(
+            [sys.executable, "-c", DRIVER, kill_at, str(audio), str(storage)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        started[kill_at] = (audio, storage, env, driver)
+    crashes = {}
+    try:
+        for kill_at, (audio, storage, env, driver) in started.items():
+            output, _ = driver.communicate(timeout=900)
+            crashes[kill_at] = Crash(audio, storage, env, driver.returncode, output)
+    finally:
+        for *_, driver in started.values():  # none left behind if one hangs
+            if driver.poll() is None:
+                driver.kill()
+                driver.communicate()
+    return crashes
+
+
+@pytest.mark.parametrize("kill_at", KILL_POINTS)
+def test_sigkill_leaves_no_damage_and_a_rerun_completes(kill_at, crashes, monkeypatch):
+    crash = crashes[kill_at]
+    assert crash.returncode == -signal.SIGKILL, crash.output[-4000:]
     # Whatever reached its final name is complete.
-    for flac in storage.rglob("*.flac"):
+    for flac in crash.storage.rglob("*.flac"):
         sf.read(flac)
-    rerun = stemline(["run", str(audio), "--storage", str(storage), "--no-progress"], env)
-    out, _ = rerun.communicate(timeout=300)
-    assert rerun.returncode == 0, out[-3000:]
-    assert_consistent(storage, n_tracks=2)
+    # The rerun: `stemline run` on the same storage and instance.
+    monkeypatch.setenv("DAGSTER_HOME", crash.env["DAGSTER_HOME"])
+    args = ["run", str(crash.audio), "--storage", str(crash.storage), "--no-progress"]
+    assert main(args) == 0
+    assert_consistent(crash.storage, n_tracks=2)
 
 
 def test_concurrent_runs_and_a_reader_leave_a_consistent_catalogue(songs, tmp_path):

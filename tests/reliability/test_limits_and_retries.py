@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import numpy as np
+import pytest
 import soundfile as sf
 
+import assets.track_assets
 from catalogue.query import run_query
 from orchestration.definitions import build_definitions
 from orchestration.pipeline import run_folder
 from resources.separation_engine import SeparationEngine
 from separation import ModelUnavailable
+from tests.run_resources import track_run_resources
 
 
 def write(path, seconds, rate=8000, channels=1):
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, np.zeros((int(seconds * rate), channels), np.float32) + 0.01, rate)
+
+
+@pytest.fixture(scope="module")
+def run_resources():
+    """The engine and feature pool, set up once for the module's job runs
+    (``tests/run_resources.py``)."""
+    with track_run_resources() as resources:
+        yield resources
 
 
 def test_too_long_and_absurd_files_are_rejected_before_separation(
@@ -50,21 +62,26 @@ def test_transient_model_failure_is_retried(make_settings, instance, tmp_path, m
         return real(self)
 
     # The batch step's first two attempts fail to load the model (an error of the whole batch,
-    # so the step fails and its retry policy applies); the second retry loads it.
+    # so the step fails and its retry policy applies); the second retry loads it. The policy is
+    # the assets' own, its delay cut to 10 ms so the test does not sleep through 5 s + 10 s.
     monkeypatch.setattr(SeparationEngine, "_load", flaky)
+    policy = assets.track_assets.TRANSIENT_RETRIES
+    assert policy.max_retries == 2 and policy.delay > 0
+    fast = dg.RetryPolicy(max_retries=policy.max_retries, delay=0.01, backoff=policy.backoff)
+    monkeypatch.setattr(assets.track_assets, "TRANSIENT_RETRIES", fast)
     summary = run_folder(settings, instance=instance)
     assert summary.processed and not summary.failed
     assert calls["n"] == 3
 
 
-def test_bad_audio_is_not_retried(make_settings, instance, tmp_path):
+def test_bad_audio_is_not_retried(make_settings, instance, tmp_path, run_resources):
     audio = tmp_path / "audio"
     (audio).mkdir()
     (audio / "bad.wav").write_text("not audio")
     settings = make_settings(audio)
     run_folder(settings, instance=instance)
     key = instance.get_dynamic_partitions("tracks")[0]
-    job = build_definitions(settings).resolve_job_def("process_tracks")
+    job = build_definitions(settings, resources=run_resources).resolve_job_def("process_tracks")
     result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)
     assert not result.success
     # the track assets are one step per batch (`tracks`); a bad file fails it, never retried

@@ -10,15 +10,26 @@ from pathlib import Path
 import pytest
 
 from orchestration.definitions import build_definitions
+from tests.run_resources import track_run_resources
 
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(scope="module")
+def run_resources():
+    """The engine and feature pool, set up once for the module's job runs
+    (``tests/run_resources.py``)."""
+    with track_run_resources() as resources:
+        yield resources
+
+
 @pytest.mark.parametrize("key", ["../../escape", "/etc/passwd", "abc\ndef", "ab" * 40])
-def test_hostile_partition_keys_fail_without_writing(key, make_settings, instance, tmp_path):
+def test_hostile_partition_keys_fail_without_writing(
+    key, make_settings, instance, tmp_path, run_resources
+):
     settings = make_settings(tmp_path / "audio")
     instance.add_dynamic_partitions("tracks", [key])
-    job = build_definitions(settings).resolve_job_def("process_tracks")
+    job = build_definitions(settings, resources=run_resources).resolve_job_def("process_tracks")
     result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")

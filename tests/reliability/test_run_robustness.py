@@ -244,13 +244,15 @@ def test_a_damaged_file_of_another_folder_is_one_catalogue_line(
     assert again.processed == [ids["b"]] and again.catalogue_error is None
 
 
-def test_cli_reprocesses_a_truncated_stems_table_with_one_line(songs, tmp_path):
+def test_cli_reprocesses_a_truncated_stems_table_with_one_line(songs, tmp_path, monkeypatch):
     audio, storage = tmp_path / "audio", tmp_path / "data"
     shutil.copytree(songs / "demo_01", audio / "demo_01")
     env = env_for(tmp_path)
     args = ["run", str(audio), "--storage", str(storage), "--no-progress"]
-    first = stemline(args, env)
-    assert first.returncode == 0, first.stderr[-3000:]
+    # The first run (the CLI's main in this process, where TensorFlow is already imported)
+    # only makes the outputs; the rerun on the damaged one is the console's, as users see it.
+    monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
+    assert main(args) == 0
     (table,) = storage.glob("stems/2stems/*/stems.parquet")
     table.write_bytes(table.read_bytes()[:64])
     again = stemline(args, env)

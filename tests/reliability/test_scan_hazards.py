@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 import soundfile as sf
 
 from catalogue.examples import EXAMPLES
@@ -18,10 +19,19 @@ from catalogue.inventory import update_inventory
 from catalogue.query import run_query
 from orchestration.definitions import build_definitions
 from orchestration.pipeline import run_folder
+from tests.run_resources import track_run_resources
 
 REPO = Path(__file__).resolve().parents[2]
 #: A guard against a hang (a FIFO blocks forever), far above the run's real duration.
 RUN_GUARD_S = 900
+
+
+@pytest.fixture(scope="module")
+def run_resources():
+    """The engine and feature pool, set up once for the module's job runs
+    (``tests/run_resources.py``)."""
+    with track_run_resources() as resources:
+        yield resources
 
 
 def tone(path: Path | bytes, freq: float, seconds: float = 1.0, rate: int = 8000) -> None:
@@ -142,7 +152,7 @@ def failure_of(result, asset: str) -> str:
 
 
 def test_a_file_swapped_after_the_scan_fails_track_audio_and_the_next_scan_takes_it(
-    make_settings, instance, tmp_path
+    make_settings, instance, tmp_path, run_resources
 ):
     audio = tmp_path / "audio"
     audio.mkdir()
@@ -150,7 +160,7 @@ def test_a_file_swapped_after_the_scan_fails_track_audio_and_the_next_scan_takes
     settings = make_settings(audio)
     old_id = scanned_partition(settings, instance)
     swap(audio / "song.wav", 330)
-    job = build_definitions(settings).resolve_job_def("process_tracks")
+    job = build_definitions(settings, resources=run_resources).resolve_job_def("process_tracks")
     result = job.execute_in_process(partition_key=old_id, instance=instance, raise_on_error=False)
     assert not result.success
     message = failure_of(result, "track_audio")
@@ -166,14 +176,14 @@ def test_a_file_swapped_after_the_scan_fails_track_audio_and_the_next_scan_takes
 
 
 def test_a_file_swapped_during_separation_leaves_no_stems_for_the_old_track(
-    make_settings, instance, tmp_path
+    make_settings, instance, tmp_path, run_resources
 ):
     audio = tmp_path / "audio"
     audio.mkdir()
     tone(audio / "song.wav", 220)
     settings = make_settings(audio)
     track_id = scanned_partition(settings, instance)
-    job = build_definitions(settings).resolve_job_def("process_tracks")
+    job = build_definitions(settings, resources=run_resources).resolve_job_def("process_tracks")
     decoded = job.execute_in_process(
         partition_key=track_id, instance=instance, asset_selection=[_key("track_audio")]
     )

@@ -1,4 +1,8 @@
-"""`stemline separate` end to end, as a user runs it (a real subprocess)."""
+"""`stemline separate` end to end, as a user runs it (a real subprocess).
+
+One default run (a 4 s track to FLAC) serves the module: the codec test reads its stems, the
+start-up test its console output.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import soundfile as sf
 
 from demodata.signals import synthetic_mix
@@ -47,10 +52,21 @@ def test_separate_writes_spleeter_layout_and_reports_failures(tmp_path):
     assert not list((tmp_path / "out").rglob("*.part"))
 
 
-def test_codecs_format_and_duration_options(tmp_path):
-    folder = tmp_path / "album"
-    folder.mkdir()
-    sf.write(folder / "track.wav", synthetic_mix(4.0, seed=13), 44100)
+@pytest.fixture(scope="module")
+def album(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """A folder with ``album/track.wav`` (4 s) and that track separated to FLAC with the
+    default options and no progress bar: the folder and the finished command."""
+    root = tmp_path_factory.mktemp("album-run")
+    (root / "album").mkdir()
+    sf.write(root / "album" / "track.wav", synthetic_mix(4.0, seed=13), 44100)
+    flac = stemline(
+        "separate", "album/track.wav", "-o", "out", "-c", "flac", "--no-progress", cwd=root
+    )
+    return root, flac
+
+
+def test_codecs_format_and_duration_options(album):
+    tmp_path, flac = album
     proc = stemline(
         "separate", "album/track.wav", "-o", "out", "-c", "mp3", "-b", "192k",
         "-f", "{foldername}-{filename}_{instrument}.{codec}", "-s", "1", "-d", "2",
@@ -60,9 +76,6 @@ def test_codecs_format_and_duration_options(tmp_path):
     for inst in ("vocals", "accompaniment"):
         info = sf.info(tmp_path / "out" / f"album-track_{inst}.mp3")
         assert abs(info.duration - 2.0) < 0.1
-    flac = stemline(
-        "separate", "album/track.wav", "-o", "out", "-c", "flac", "--no-progress", cwd=tmp_path
-    )
     assert flac.returncode == 0, flac.stderr
     assert sf.info(tmp_path / "out" / "track" / "vocals.flac").format == "FLAC"
 
@@ -76,9 +89,8 @@ def test_usage_errors_exit_2_before_any_work(tmp_path):
     assert "unknown embedded configuration" in proc.stderr
 
 
-def test_tensorflow_start_up_is_quiet_unless_verbose(tmp_path):
-    sf.write(tmp_path / "short.wav", synthetic_mix(1.0, seed=14), 44100)
-    proc = stemline("separate", "short.wav", "-o", "out", "--no-progress", cwd=tmp_path)
+def test_tensorflow_start_up_is_quiet_unless_verbose(album):
+    _, proc = album
     assert proc.returncode == 0, proc.stderr
     assert not CHATTER.search(proc.stderr), proc.stderr
     assert proc.stderr.splitlines()[-1].startswith("separated 1 of 1 files")
