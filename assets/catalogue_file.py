@@ -2,7 +2,6 @@
 
 import dagster as dg
 
-from catalogue.query import write_catalogue_file
 from resources.settings import StemlineSettings
 
 PARTITIONED = ["track_audio", "stems", "stem_features", "separation_eval", "transcription_prep"]
@@ -24,6 +23,8 @@ def catalogue(
     A damaged Parquet file (truncated by a full disk, say) does not stop it: the views read the
     readable files, and each unreadable one is logged as a warning and listed in the metadata
     (``unreadable_files``); the next ``stemline run`` reprocesses its track."""
+    from catalogue.query import write_catalogue_file  # DuckDB loads in the step, not with defs
+
     built = write_catalogue_file(settings.layout.root)
     context.log.info(f"catalogue views over {sum(built.counts.values())} Parquet files")
     for bad in built.unreadable:

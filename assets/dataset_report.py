@@ -2,7 +2,6 @@
 
 import dagster as dg
 
-from catalogue.query import run_queries
 from reporting import metrics_table_markdown
 from reporting.example_cache import example_cache_path
 from reporting.example_plots import example_plots_markdown
@@ -20,6 +19,8 @@ def dataset_report(
     The plots are drawn again only when the example track, its files or the drawing code
     changed since they were last drawn (``<storage>/reports/``, :mod:`reporting.example_cache`);
     ``example_cached`` says whether they were kept."""
+    from catalogue.query import run_queries  # DuckDB loads in the step, not with the defs
+
     root = settings.layout.root
     status, failures, evaluation = run_queries(
         root,

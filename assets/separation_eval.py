@@ -23,25 +23,28 @@ HEADLINE_METRICS = ("global_sdr_db", "f_measure", "f_measure_no_offset", "raw_pi
 def separation_eval(part: TrackPartition) -> StepResult:
     """Global SDR of each stem against reference stems, and per-part note, melody and onset
     accuracy against annotations, where the track has them; one long-format row per metric."""
-    # mir_eval and scipy load here, in the run that scores, not with the definitions.
-    from evaluation.track_scores import (
-        annotation_records,
-        annotation_status_records,
-        scored_features,
-        sdr_records,
-    )
-
     store = part.store
     track = required(store.track_record)
     rows = required(store.stem_rows)
     stems = {r["stem"]: r["path"] for r in rows}
     refs = store.references(track["path"])
-    n = int(rows[0]["duration_s"] * rows[0]["sample_rate"] + 0.5)
-    records = sdr_records(refs, stems, n)
     song_dir = song_folder(store.input_file(track))
     truth = load_annotations(song_dir) if song_dir is not None else None
+    annotated = truth is not None and (bool(refs) or truth.found_any)
+    records: list[dict] = []
+    if refs or annotated:
+        # mir_eval and scipy (2 s) load here, only for a track with something to score.
+        from evaluation.track_scores import (
+            annotation_records,
+            annotation_status_records,
+            scored_features,
+            sdr_records,
+        )
+
+        n = int(rows[0]["duration_s"] * rows[0]["sample_rate"] + 0.5)
+        records = sdr_records(refs, stems, n)
     annotations = "not a song folder (mixture.<ext>)"
-    if truth is not None and (refs or truth.found_any):
+    if annotated:
         features = {
             (kind, stem): store.feature_table(kind, stem)
             for kind, stem in scored_features(truth, list(stems))

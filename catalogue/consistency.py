@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from catalogue.integrity import parquet_problem
@@ -95,6 +94,8 @@ def catalogue_rows(path: Path) -> dict[str, int | None]:
     """Rows each stored table's view in the catalogue file ``path`` returns (None where the
     view fails). Read from a private copy: no lock on the file, and DuckDB cannot open a path
     with a ``?``."""
+    import duckdb  # here: the asset check module loads with the definitions, DuckDB need not
+
     with tempfile.TemporaryDirectory(prefix="stemline-check-") as work:
         copy = Path(work) / "catalogue.duckdb"
         shutil.copyfile(path, copy)

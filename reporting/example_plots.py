@@ -23,8 +23,6 @@ from catalogue.layout import check_name
 from reporting.example_cache import example_fingerprint, read_cached, write_cached
 from reporting.example_track import ExampleTrack, choose_example_track, rounded
 from reporting.markdown import png_markdown
-from reporting.pitch_contour import pitch_contour_png
-from reporting.stem_spectrograms import stem_spectrograms_png
 
 EXAMPLE_SECONDS = 30.0
 #: Seconds of lead-in kept before the first voiced frame when the window is moved to it.
@@ -128,7 +126,11 @@ def example_plots_markdown(
 
 def _draw(root: Path, model: str, example: ExampleTrack, max_seconds: float) -> ExamplePlots:
     """Read ``example``'s window from the catalogue and draw its section."""
-    from catalogue.query import run_query  # DuckDB and the catalogue schema: only when used
+    # DuckDB and matplotlib load only when a section is drawn: a report whose example is
+    # cached (most runs that add a track) never imports them.
+    from catalogue.query import run_query
+    from reporting.pitch_contour import pitch_contour_png
+    from reporting.stem_spectrograms import stem_spectrograms_png
 
     keys = f"track_id = '{example.track_id}' AND model = '{check_name(model)}'"
     vocal_keys = f"{keys} AND stem = 'vocals'"

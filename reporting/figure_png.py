@@ -31,7 +31,6 @@ BOTTOM_IN = 0.5
 COLORBAR_GAP_IN = 0.12
 COLORBAR_WIDTH_IN = 0.12
 PALETTE_COLOURS = 256
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def new_figure(rows: int, row_height_in: float, *, title: bool) -> tuple[Figure, list[Axes]]:

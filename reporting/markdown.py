@@ -12,7 +12,8 @@ import math
 
 import polars as pl
 
-from reporting.figure_png import PNG_SIGNATURE
+#: The first eight bytes of every PNG file.
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def png_markdown(png: bytes, alt: str) -> str:

@@ -37,3 +37,24 @@ def test_module_level_defs_load_from_the_environment(monkeypatch, tmp_path):
     settings = module.defs.resources["settings"]
     assert settings.storage_root == str(tmp_path / "store")
     assert settings.audio_roots == [str(tmp_path / "a"), str(tmp_path / "b")]
+
+
+def test_loading_the_definitions_imports_no_heavy_library(make_settings, tmp_path):
+    # Every `stemline` command and every UI code-server start pays for what the definitions
+    # import: the model, feature, scoring and plotting libraries load in the steps that use them.
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from orchestration.definitions import build_definitions\n"
+        "from orchestration.pipeline import run_folder\n"
+        "from resources.settings import StemlineSettings\n"
+        f"build_definitions(StemlineSettings(storage_root={str(tmp_path)!r}))\n"
+        "heavy = ('tensorflow', 'keras', 'jax', 'torch', 'essentia.standard', 'onnxruntime',\n"
+        "         'scipy', 'mir_eval', 'matplotlib', 'duckdb')\n"
+        "print(json.dumps([m for m in heavy if m in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.splitlines()[-1]) == []

@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from reporting.figure_png import PNG_SIGNATURE
+from reporting.markdown import PNG_SIGNATURE
 
 
 def decode_png(png: bytes) -> np.ndarray:
