@@ -128,19 +128,27 @@ def _draw(root: Path, model: str, example: ExampleTrack, max_seconds: float) -> 
     """Read ``example``'s window from the catalogue and draw its section."""
     # DuckDB and matplotlib load only when a section is drawn: a report whose example is
     # cached (most runs that add a track) never imports them.
-    from catalogue.query import run_query
+    from catalogue.query import run_queries
     from reporting.pitch_contour import pitch_contour_png
     from reporting.stem_spectrograms import stem_spectrograms_png
 
     keys = f"track_id = '{example.track_id}' AND model = '{check_name(model)}'"
     vocal_keys = f"{keys} AND stem = 'vocals'"
-    voiced_sql = f"SELECT min(time_s) AS t FROM pitch_frames WHERE {vocal_keys} AND voiced = 1"
-    first = run_query(root, voiced_sql)["t"][0]
+    # One opening of the catalogue for the three reads (each opening defines every view): the
+    # track's vocal rows are few enough to window here.
+    stems, all_pitch, all_notes = run_queries(
+        root,
+        [
+            f"SELECT stem, path FROM stem_files WHERE {keys} ORDER BY stem",
+            f"SELECT * FROM pitch_frames WHERE {vocal_keys} ORDER BY frame",
+            f"SELECT * FROM notes WHERE {vocal_keys} ORDER BY onset_s",
+        ],
+    )
+    first = all_pitch.filter(pl.col("voiced") == 1)["time_s"].min()
     start_s = 0.0
     if first is not None and first > max_seconds / 2:
         start_s = float(np.floor(10 * (first - LEAD_IN_S)) / 10)
     intro = f"Example: `{example.path}` ({example.track_id}), {example.reason}."
-    stems = run_query(root, f"SELECT stem, path FROM stem_files WHERE {keys} ORDER BY stem")
     audio: dict[str, np.ndarray] = {}
     rate = 0
     for stem, stem_path in stems.iter_rows():
@@ -161,16 +169,8 @@ def _draw(root: Path, model: str, example: ExampleTrack, max_seconds: float) -> 
     voiced_frames = 0
     if "vocals" in audio:
         end = start_s + max_seconds
-        pitch = run_query(
-            root,
-            f"SELECT * FROM pitch_frames WHERE {vocal_keys} "
-            f"AND time_s >= {start_s} AND time_s < {end} ORDER BY frame",
-        )
-        notes = run_query(
-            root,
-            f"SELECT * FROM notes WHERE {vocal_keys} "
-            f"AND onset_s >= {start_s} AND onset_s < {end} ORDER BY onset_s",
-        )
+        pitch = all_pitch.filter(pl.col("time_s").is_between(start_s, end, closed="left"))
+        notes = all_notes.filter(pl.col("onset_s").is_between(start_s, end, closed="left"))
         voiced_frames = int(pitch["voiced"].sum()) if pitch.height else 0
         titles.append(example.title(f"vocal f0 and notes, {window}"))
         png = pitch_contour_png(
