@@ -27,7 +27,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.signal
+
+from features.biquads import sosfilt
 
 BLOCK_S = 0.4
 STEP_S = 0.1
@@ -43,8 +44,8 @@ HIGHPASS_HZ, HIGHPASS_Q = 38.13547087602444, 0.5003270373238773
 
 
 def k_weighting_sos(sample_rate: float) -> np.ndarray:
-    """The two K-weighting biquads for ``sample_rate`` as ``scipy.signal`` second-order
-    sections, shape ``(2, 6)``."""
+    """The two K-weighting biquads for ``sample_rate`` as second-order sections
+    ``[b0, b1, b2, 1, a1, a2]`` (``scipy.signal``'s layout), shape ``(2, 6)``."""
     k = math.tan(math.pi * SHELF_HZ / sample_rate)
     vh = 10.0 ** (SHELF_GAIN_DB / 20.0)
     vb = vh**SHELF_BAND_EXPONENT
@@ -66,9 +67,11 @@ def k_weighting_sos(sample_rate: float) -> np.ndarray:
 def block_powers(audio: np.ndarray, sample_rate: float) -> np.ndarray:
     """Power of every 400 ms gating block of ``(n_samples,)`` or ``(n_samples, channels)`` audio
     after K-weighting (step 2 of the module doc)."""
-    # sosfilt copies the channels to contiguous float64 rows itself (the sections are float64).
+    # features.biquads.sosfilt gives scipy.signal.sosfilt's result to float64 rounding without
+    # importing scipy.signal (a second of every feature worker's start-up). It makes the
+    # contiguous float64 rows of the channels itself (and filters such a copy in place).
     channels = np.atleast_2d(np.asarray(audio).T)
-    weighted = scipy.signal.sosfilt(k_weighting_sos(sample_rate), channels, axis=1)
+    weighted = sosfilt(k_weighting_sos(sample_rate), channels)
     power = np.einsum("cn,cn->n", weighted, weighted)  # summed over channels
     size, step = round(BLOCK_S * sample_rate), round(STEP_S * sample_rate)
     n = power.size
