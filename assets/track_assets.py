@@ -79,6 +79,8 @@ def make_track_assets(engine_config: SeparationEngine, tracks_per_run: int) -> d
             feature_pool: FeaturePool,
         ):
             """Decode, separate, analyse, evaluate and export the run's tracks."""
+            if dg.AssetKey("stem_features") in context.selected_asset_keys:
+                feature_pool.start()  # its workers import while the first track separates
             outcome, parts = BatchOutcome(), []
             for key in context.partition_keys:
                 try:

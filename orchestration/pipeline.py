@@ -133,6 +133,8 @@ def shared_resources(
         yield {}
         return
     with dg.build_resources(wanted) as live:
+        if "feature_pool" in wanted:
+            live.feature_pool.start()  # the workers import during the scan's last steps
         yield {key: dg.ResourceDefinition.hardcoded_resource(getattr(live, key)) for key in wanted}
 
 

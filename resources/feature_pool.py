@@ -1,13 +1,15 @@
-"""The feature worker processes as a Dagster resource, started once and shut down after use.
+"""The feature worker processes as a Dagster resource, started when a run needs them.
 
 Starting a feature worker costs 1-3 s (a process, and essentia's import), more than analysing a
-30 s stem, so the pool lives as long as the resource: :meth:`FeaturePool.setup_for_execution`
-starts it (in the background: the workers import essentia while the run goes on) and
-:meth:`FeaturePool.teardown_after_execution` shuts it down. Dagster does both once per run and
-process; ``stemline run`` sets one pool up for the whole folder and hands it to each track's run
-(:mod:`orchestration.pipeline`), so a folder starts its workers once. The pool is never left
-to interpreter exit (a process-wide pool shut down by ``atexit`` hung Dagster's multiprocess
-step workers).
+30 s stem, so the pool lives as long as the resource. It is started by :meth:`FeaturePool.start`
+(in the background: the workers import essentia while the run goes on), which the track step
+calls as it begins when its run materialises ``stem_features`` -- so a run of checks, or of
+``stems`` alone, starts no worker -- and :meth:`FeaturePool.extract` calls if nothing did.
+:meth:`FeaturePool.teardown_after_execution` shuts it down. Dagster sets the resource up and
+tears it down once per run and process; ``stemline run`` sets one up for the whole folder and
+hands it to each track's run (:mod:`orchestration.pipeline`), so a folder starts its workers
+once. The pool is never left to interpreter exit (a process-wide pool shut down by ``atexit``
+hung Dagster's multiprocess step workers).
 """
 
 from __future__ import annotations
@@ -43,9 +45,12 @@ class FeaturePool(dg.ConfigurableResource):
         """The number of worker processes the pool runs (``workers`` capped by the cores)."""
         return max(1, min(self.workers, os.cpu_count() or 1))
 
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Start the workers, without waiting for them (they start importing essentia now)."""
-        self._pool = self._start() if self.processes > 1 else None
+    def start(self) -> None:
+        """Start the workers if they are not running, without waiting for them (they import
+        essentia while the caller goes on). Nothing to start with one worker: features are
+        then computed in the calling process."""
+        if self._pool is None and self.processes > 1:
+            self._pool = self._start()
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         """Shut the workers down; jobs not started yet are cancelled."""
@@ -57,11 +62,14 @@ class FeaturePool(dg.ConfigurableResource):
         """Features of every stem of a track (:func:`features.extract_track_features`).
 
         A pool broken by a dying worker is replaced for the next call, and this call fails
-        (:class:`~concurrent.futures.process.BrokenProcessPool`). Without a pool (one worker,
-        or the resource not set up) the stems are analysed one after another in this process.
+        (:class:`~concurrent.futures.process.BrokenProcessPool`). The workers are started here
+        if :meth:`start` was not called. With one worker, or one stem, the stems are analysed
+        one after another in this process.
         """
         from features.parallel import extract_track_features
 
+        if len(audio) > 1:
+            self.start()
         if self._pool is None or len(audio) <= 1:
             return extract_track_features(audio, sample_rate, max_workers=1)
         try:

@@ -54,6 +54,7 @@ class Outcome:
     items: int  # chunks through the model
     logs: list[str]  # the separating run's log messages
     loaded_own_model: bool  # whether the run's engine resource loaded a model
+    feature_workers: bool  # whether the runs (neither selects stem_features) started any
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +84,7 @@ def run_stems(
     by_name = {Path(path).name: keys[track_id] for track_id, path in pairs}
     resources = {
         "engine": SeparationEngine(device="cpu", batch_tracks=batch_tracks),
-        "feature_pool": FeaturePool(workers=1),  # no worker processes: no features here
+        "feature_pool": FeaturePool(workers=2),  # started only by a run of stem_features
     }
     socket_path = warm.paths.socket if warm else root / "no-engine.sock"
     with (
@@ -114,11 +115,12 @@ def run_stems(
             if not record.is_dagster_event
         ]
         loaded_own_model = live.engine._separator is not None
+        feature_workers = live.feature_pool._pool is not None
         separator = warm.separator if warm else live.engine.separator()
         batcher = separator._processor(1).batcher
         return Outcome(
             settings, by_name, materialized, failed, batcher.calls, batcher.items, logs,
-            loaded_own_model,
+            loaded_own_model, feature_workers,
         )  # fmt: skip
 
 
@@ -198,3 +200,9 @@ def test_a_matching_warm_engine_separates_the_run_which_loads_no_model(outcomes,
     assert any(m.startswith("no warm engine is running") for m in alone.logs)
     assert warm_engine.files_separated == len(GOOD)  # the spoiled file failed there
     assert warm.items == len(GOOD)
+
+
+def test_runs_that_compute_no_features_start_no_feature_workers(outcomes):
+    # The pool resource is set up for every run of the track step; its workers (essentia
+    # imports, 1-3 s each) start only in a run that materialises stem_features.
+    assert not any(outcome.feature_workers for outcome in outcomes.values())

@@ -1,4 +1,4 @@
-"""FeaturePool: workers started at set-up, shared by every call, shut down at teardown."""
+"""FeaturePool: workers started on demand, shared by every call, shut down at teardown."""
 
 from __future__ import annotations
 
@@ -23,8 +23,12 @@ def test_one_pool_serves_every_call_and_is_shut_down_at_teardown():
     audio = {"vocals": tone(440.0), "accompaniment": tone(220.0)}
     with dg.build_resources({"feature_pool": FeaturePool(workers=2)}) as resources:
         live = resources.feature_pool
+        assert live._pool is None  # set up: nothing started until a run extracts
+        live.start()
         pool = live._pool
         assert pool is not None and live.processes == 2
+        live.start()
+        assert live._pool is pool  # started once
         first = live.extract(audio, RATE)
         second = live.extract(audio, RATE)
         assert live._pool is pool  # the same workers, not a pool per call
@@ -42,3 +46,13 @@ def test_one_worker_computes_in_the_step_without_a_pool():
         assert resources.feature_pool._pool is None
         feats = resources.feature_pool.extract({"vocals": tone(440.0)}, RATE)
     assert list(feats) == ["vocals"]
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="a pool needs two cores")
+def test_extract_starts_the_workers_when_nothing_did():
+    audio = {"vocals": tone(440.0), "accompaniment": tone(220.0)}
+    with dg.build_resources({"feature_pool": FeaturePool(workers=2)}) as resources:
+        live = resources.feature_pool
+        feats = live.extract(audio, RATE)
+        assert live._pool is not None
+    assert list(feats) == ["vocals", "accompaniment"]
