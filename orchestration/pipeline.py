@@ -134,7 +134,7 @@ def shared_resources(
         return
     with dg.build_resources(wanted) as live:
         if "feature_pool" in wanted:
-            live.feature_pool.start()  # the workers import during the scan's last steps
+            live.feature_pool.start()  # they import while the first run starts and separates
         yield {key: dg.ResourceDefinition.hardcoded_resource(getattr(live, key)) for key in wanted}
 
 
