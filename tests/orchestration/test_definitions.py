@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import dagster as dg
 
 from orchestration.definitions import build_definitions
@@ -39,13 +43,9 @@ def test_module_level_defs_load_from_the_environment(monkeypatch, tmp_path):
     assert settings.audio_roots == [str(tmp_path / "a"), str(tmp_path / "b")]
 
 
-def test_loading_the_definitions_imports_no_heavy_library(make_settings, tmp_path):
+def test_loading_the_definitions_imports_no_heavy_library(tmp_path):
     # Every `stemline` command and every UI code-server start pays for what the definitions
     # import: the model, feature, scoring and plotting libraries load in the steps that use them.
-    import json
-    import subprocess
-    import sys
-
     code = (
         "import json, sys\n"
         "from orchestration.definitions import build_definitions\n"
