@@ -56,24 +56,19 @@ def run_query(root: Path, sql: str, skip_unreadable: bool = False) -> pl.DataFra
     Raises :class:`~catalogue.read_only.QueryRefused`,
     :class:`~catalogue.connection.UnreadableFilesError` (unless ``skip_unreadable``) or
     DuckDB's own error."""
-    check_read_only(None, sql)
-    with open_catalogue(root, skip_unreadable, tables_read(sql)) as catalogue:
-        try:
-            return catalogue.con.sql(sql).pl()
-        except duckdb.Error as exc:
-            if GATE in str(exc):
-                raise catalogue.failure(exc) from exc
-            raise
+    return run_queries(root, [sql], skip_unreadable)[0]
 
 
-def run_queries(root: Path, sqls: Sequence[str]) -> list[pl.DataFrame]:
+def run_queries(
+    root: Path, sqls: Sequence[str], skip_unreadable: bool = False
+) -> list[pl.DataFrame]:
     """:func:`run_query` for several ``SELECT`` statements on one opening of the catalogue
     (opening it and defining its views is most of a small query's time)."""
     for sql in sqls:
         check_read_only(None, sql)
     read = [tables_read(sql) for sql in sqls]
     tables = None if any(t is None for t in read) else set().union(*read)  # None: every table
-    with open_catalogue(root, False, tables) as catalogue:
+    with open_catalogue(root, skip_unreadable, tables) as catalogue:
         try:
             return [catalogue.con.sql(sql).pl() for sql in sqls]
         except duckdb.Error as exc:
